@@ -1,0 +1,1 @@
+"""Feature blueprints: one module per feature."""

@@ -1,0 +1,480 @@
+"""Typed SQLAlchemy models for Colloquy.
+
+Every timestamp is stored as naive UTC and read back as an aware UTC datetime
+(``UTCDateTime``), so comparisons never mix naive and aware values.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    types,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from timeutil import now_utc
+
+
+class UTCDateTime(types.TypeDecorator):
+    """Stores naive UTC, returns aware UTC; refuses naive input to catch mistakes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- roles
+
+ROLE_INSTRUCTOR = "instructor"
+ROLE_TA = "ta"
+ROLE_STUDENT = "student"
+ROLES = (ROLE_INSTRUCTOR, ROLE_TA, ROLE_STUDENT)
+STAFF_ROLES = (ROLE_INSTRUCTOR, ROLE_TA)
+
+
+def new_token(nbytes: int = 24) -> str:
+    """A URL-safe random token."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def new_join_code() -> str:
+    """A short join code students can type (no ambiguous characters)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Rotated on logout: the session stores it, so an old cookie stops working.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_token, unique=True)
+    # Secret part of the personal calendar feed URL (calendar apps cannot log in).
+    calendar_token: Mapped[str] = mapped_column(String(64), default=new_token, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    enrollments: Mapped[list["Enrollment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def get_id(self) -> str:
+        """Flask-Login identity: the session token, not the primary key."""
+        return self.session_token
+
+    def rotate_session_token(self) -> None:
+        """Invalidate every session (and socket) that holds the current token."""
+        self.session_token = new_token()
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    term: Mapped[str] = mapped_column(String(60), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    join_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_join_code)
+    join_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    presentation_group_size: Mapped[int] = mapped_column(Integer, default=1)
+    project_group_max: Mapped[int] = mapped_column(Integer, default=2)
+    talk_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    qa_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # "refuse": no submission after one's deadline; "accept": accepted and marked late.
+    late_policy: Mapped[str] = mapped_column(String(10), default="refuse")
+    late_penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    name_reviewers: Mapped[bool] = mapped_column(Boolean, default=False)
+    similarity_threshold: Mapped[float] = mapped_column(Float, default=0.35)
+    # List of {"key", "label", "help", "required"} text fields of the review form.
+    review_form: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    enrollments: Mapped[list["Enrollment"]] = relationship(
+        back_populates="course", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Course {self.code}>"
+
+
+class Enrollment(db.Model):
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("user_id", "course_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    user: Mapped[User] = relationship(back_populates="enrollments")
+    course: Mapped[Course] = relationship(back_populates="enrollments")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+# --------------------------------------------------------------------------- papers
+
+PAPER_APPROVED = "approved"
+PAPER_PROPOSED = "proposed"
+PAPER_REJECTED = "rejected"
+
+
+class Paper(db.Model):
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    authors: Mapped[str] = mapped_column(String(500), default="")
+    venue: Mapped[str] = mapped_column(String(120), default="")
+    year: Mapped[Optional[int]] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(500), default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    topic: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(10), default=PAPER_APPROVED)
+    proposed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision_note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    course: Mapped[Course] = relationship()
+    proposed_by: Mapped[Optional[User]] = relationship()
+
+
+# --------------------------------------------------------------------------- schedule
+
+class ClassSession(db.Model):
+    __tablename__ = "class_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=90)
+    room: Mapped[str] = mapped_column(String(120), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    slots: Mapped[int] = mapped_column(Integer, default=2)
+
+    course: Mapped[Course] = relationship()
+    presentations: Mapped[list["Presentation"]] = relationship(
+        back_populates="session", order_by="Presentation.slot"
+    )
+
+
+class Presentation(db.Model):
+    __tablename__ = "presentations"
+    __table_args__ = (
+        # One presentation per paper and one per slot: the database refuses double-booking.
+        UniqueConstraint("course_id", "paper_id", name="uq_presentation_paper"),
+        UniqueConstraint("session_id", "slot", name="uq_presentation_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id", ondelete="RESTRICT"))
+    slot: Mapped[int] = mapped_column(Integer, default=1)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="RESTRICT"))
+    talk_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    qa_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    review_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary_deadline: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    slides_url: Mapped[str] = mapped_column(String(500), default="")
+    slides_reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    slides_attribution: Mapped[str] = mapped_column(String(500), default="")
+    summary_text: Mapped[str] = mapped_column(Text, default="")
+    summary_submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    course: Mapped[Course] = relationship()
+    session: Mapped[ClassSession] = relationship(back_populates="presentations")
+    paper: Mapped[Paper] = relationship()
+    members: Mapped[list["PresentationMember"]] = relationship(
+        back_populates="presentation", cascade="all, delete-orphan"
+    )
+
+    def member_ids(self, kind: Optional[str] = None) -> set[int]:
+        """User ids of the presenting and/or summary-writing group."""
+        return {m.user_id for m in self.members if kind is None or m.kind == kind}
+
+
+MEMBER_PRESENTING = "presenting"
+MEMBER_SUMMARY = "summary"
+
+
+class PresentationMember(db.Model):
+    __tablename__ = "presentation_members"
+    __table_args__ = (
+        UniqueConstraint("presentation_id", "user_id"),
+        UniqueConstraint("presentation_id", "kind", "seat", name="uq_member_seat"),
+        # Each student presents exactly one paper per course.
+        Index(
+            "uq_one_presentation_per_student",
+            "course_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("kind = 'presenting'"),
+            postgresql_where=text("kind = 'presenting'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    presentation_id: Mapped[int] = mapped_column(
+        ForeignKey("presentations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    seat: Mapped[int] = mapped_column(Integer, default=1)
+
+    presentation: Mapped[Presentation] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+# --------------------------------------------------------------------------- reviews
+
+REVIEW_DRAFT = "draft"
+REVIEW_SUBMITTED = "submitted"
+
+
+class Review(db.Model):
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("presentation_id", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    presentation_id: Mapped[int] = mapped_column(
+        ForeignKey("presentations.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=REVIEW_DRAFT)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    score: Mapped[Optional[int]] = mapped_column(Integer)
+    confidence: Mapped[Optional[int]] = mapped_column(Integer)
+    pledge: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    is_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Stable pseudonym number ("Reviewer A" = 1), assigned at first submission.
+    pseudonym_no: Mapped[Optional[int]] = mapped_column(Integer)
+    # Set when the writer could already read released reviews: no edits afterwards (V5).
+    is_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    grade: Mapped[Optional[float]] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    presentation: Mapped[Presentation] = relationship()
+    author: Mapped[User] = relationship()
+    revisions: Mapped[list["ReviewRevision"]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="ReviewRevision.id"
+    )
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == REVIEW_SUBMITTED
+
+    def text_for_comparison(self) -> str:
+        """All free-text answers joined, as compared by the similarity check."""
+        return "\n".join(v for v in (self.answers or {}).values() if v)
+
+
+class ReviewRevision(db.Model):
+    __tablename__ = "review_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    score: Mapped[Optional[int]] = mapped_column(Integer)
+    confidence: Mapped[Optional[int]] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(12))  # submit | edit | late-submit
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    review: Mapped[Review] = relationship(back_populates="revisions")
+
+
+class Extension(db.Model):
+    """A personal deadline for one student on one presentation's review."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("presentation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    presentation_id: Mapped[int] = mapped_column(ForeignKey("presentations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    granted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    presentation: Mapped[Presentation] = relationship()
+
+
+class AuditEvent(db.Model):
+    """An integrity-relevant event, readable by staff only."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    subject_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    presentation_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("presentations.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+
+    actor: Mapped[Optional[User]] = relationship(foreign_keys=[actor_id])
+    subject: Mapped[Optional[User]] = relationship(foreign_keys=[subject_id])
+    presentation: Mapped[Optional[Presentation]] = relationship()
+
+
+# --------------------------------------------------------------------------- panel room
+
+PHASES = ("scheduled", "presenting", "panel", "closed")
+
+Q_PENDING = "pending"
+Q_QUEUED = "queued"
+Q_LIVE = "live"
+Q_ANSWERED = "answered"
+Q_DISMISSED = "dismissed"
+Q_MERGED = "merged"
+QUESTION_STATES = (Q_PENDING, Q_QUEUED, Q_LIVE, Q_ANSWERED, Q_DISMISSED, Q_MERGED)
+OUTCOMES = ("rebutted", "conceded", "deferred")
+VERDICTS = ("accept", "revise", "reject")
+
+
+class PanelRoom(db.Model):
+    """The live panel of one presentation; all of its state lives in the database."""
+
+    __tablename__ = "panel_rooms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    presentation_id: Mapped[int] = mapped_column(
+        ForeignKey("presentations.id", ondelete="CASCADE"), unique=True
+    )
+    phase: Mapped[str] = mapped_column(String(12), default="scheduled")
+    # Sequence number of the last event broadcast in this room.
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    moderated: Mapped[bool] = mapped_column(Boolean, default=True)
+    follow_ups_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    phase_started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    phase_ends_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    presentation: Mapped[Presentation] = relationship()
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("asker_id", "client_id", name="uq_question_client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("panel_rooms.id", ondelete="CASCADE"), index=True)
+    asker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    original_text: Mapped[str] = mapped_column(Text, default="")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(12), default=Q_PENDING)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Manual order set by a moderator; lower comes first among equals.
+    manual_rank: Mapped[Optional[float]] = mapped_column(Float)
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    dismiss_reason: Mapped[str] = mapped_column(String(300), default="")
+    claimed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answer_text: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[Optional[str]] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    approved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    live_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    answered_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Optimistic concurrency: two moderators acting at once, one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    room: Mapped[PanelRoom] = relationship()
+    asker: Mapped[User] = relationship(foreign_keys=[asker_id])
+    claimed_by: Mapped[Optional[User]] = relationship(foreign_keys=[claimed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("question_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class RoomMute(db.Model):
+    __tablename__ = "room_mutes"
+    __table_args__ = (UniqueConstraint("room_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("panel_rooms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    muted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class VerdictVote(db.Model):
+    __tablename__ = "verdict_votes"
+    __table_args__ = (UniqueConstraint("room_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("panel_rooms.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class ClientAction(db.Model):
+    """A client-made action id already applied, with the acknowledgement it got."""
+
+    __tablename__ = "client_actions"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -1,0 +1,347 @@
+"""The one place that decides who may see and do what (SPEC §3.3, rules V1–V9, and §4).
+
+Every page, JSON endpoint, export, calendar feed, count, search and Socket.IO handler asks
+here. Functions read the database on every call (no caching across requests), so a change of
+group, role or extension takes effect on the next request or event (V9). Time is always a
+parameter: ``now`` is passed in, so tests are plain tables of viewer × moment × expected.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Optional
+
+from flask import abort
+from sqlalchemy import select
+
+from extensions import db
+from models import (
+    Q_ANSWERED,
+    Q_LIVE,
+    Q_QUEUED,
+    ROLE_INSTRUCTOR,
+    ROLE_STUDENT,
+    STAFF_ROLES,
+    Enrollment,
+    Extension,
+    PanelRoom,
+    Presentation,
+    PresentationMember,
+    Question,
+    Review,
+    RoomMute,
+    User,
+)
+
+# --------------------------------------------------------------------------- membership
+
+
+def _user_id(user) -> Optional[int]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.id
+
+
+def course_role(user, course_id: int) -> Optional[str]:
+    """The user's role in the course, or None when not enrolled (or not logged in)."""
+    uid = _user_id(user)
+    if uid is None:
+        return None
+    return db.session.scalar(
+        select(Enrollment.role).where(Enrollment.user_id == uid, Enrollment.course_id == course_id)
+    )
+
+
+def is_member(user, course_id: int) -> bool:
+    """Enrolled in the course in any role."""
+    return course_role(user, course_id) is not None
+
+
+def is_staff(user, course_id: int) -> bool:
+    """Instructor or TA of the course."""
+    return course_role(user, course_id) in STAFF_ROLES
+
+
+def is_instructor(user, course_id: int) -> bool:
+    """Instructor of the course (settings, grade weights, roster roles)."""
+    return course_role(user, course_id) == ROLE_INSTRUCTOR
+
+
+def is_student(user, course_id: int) -> bool:
+    """Enrolled as a student."""
+    return course_role(user, course_id) == ROLE_STUDENT
+
+
+def is_author(user, presentation: Presentation) -> bool:
+    """Member of the presentation's presenting or summary-writing group."""
+    uid = _user_id(user)
+    if uid is None:
+        return False
+    return (
+        db.session.scalar(
+            select(PresentationMember.id).where(
+                PresentationMember.presentation_id == presentation.id,
+                PresentationMember.user_id == uid,
+            )
+        )
+        is not None
+    )
+
+
+def can_manage_course(user, course_id: int) -> bool:
+    """Course settings, grade weights and roster roles: the instructor only."""
+    return is_instructor(user, course_id)
+
+
+def can_edit_schedule(user, course_id: int) -> bool:
+    """Papers, sessions, presentations, groups, deadlines, extensions: staff."""
+    return is_staff(user, course_id)
+
+
+def can_view_integrity(user, course_id: int) -> bool:
+    """Integrity view, similarity flags and the audit log: staff only."""
+    return is_staff(user, course_id)
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def extension_for(user_id: int, presentation: Presentation) -> Optional[Extension]:
+    """The student's extension on this presentation's review, if one was granted."""
+    return db.session.scalar(
+        select(Extension).where(
+            Extension.presentation_id == presentation.id, Extension.user_id == user_id
+        )
+    )
+
+
+def _grace(presentation: Presentation) -> timedelta:
+    return timedelta(minutes=presentation.course.grace_minutes or 0)
+
+
+def release_at(presentation: Presentation) -> datetime:
+    """The instant after which the reviews of the presentation are released (V3)."""
+    return presentation.review_deadline + _grace(presentation)
+
+
+def is_released(presentation: Presentation, now: datetime) -> bool:
+    """Released strictly after the deadline: a submission at the deadline is still on time."""
+    return now > release_at(presentation)
+
+
+def personal_deadline(user_id: int, presentation: Presentation) -> datetime:
+    """The student's own review deadline: an extension if granted, else the presentation's."""
+    ext = extension_for(user_id, presentation)
+    return ext.deadline if ext is not None else presentation.review_deadline
+
+
+def submission_window(user_id: int, presentation: Presentation, now: datetime) -> str:
+    """'open' (on time), 'late' (accepted, marked late) or 'closed' for this student now."""
+    if now <= personal_deadline(user_id, presentation) + _grace(presentation):
+        return "open"
+    if presentation.course.late_policy == "accept":
+        return "late"
+    return "closed"
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+def own_review(user, presentation: Presentation) -> Optional[Review]:
+    """The user's own review (draft or submitted) of the presentation, if any."""
+    uid = _user_id(user)
+    if uid is None:
+        return None
+    return db.session.scalar(
+        select(Review).where(Review.presentation_id == presentation.id, Review.author_id == uid)
+    )
+
+
+def must_review(user, presentation: Presentation) -> bool:
+    """Students who are critics of the presentation write a review; authors do not (V6)."""
+    return is_student(user, presentation.course_id) and not is_author(user, presentation)
+
+
+def can_write_review(user, presentation: Presentation, now: datetime) -> bool:
+    """May create or save a draft and submit it now."""
+    if not must_review(user, presentation):
+        return False
+    review = own_review(user, presentation)
+    if review is not None and review.is_submitted:
+        return can_edit_submitted(user, review, now)
+    return submission_window(user.id, presentation, now) != "closed"
+
+
+def can_edit_submitted(user, review: Review, now: datetime) -> bool:
+    """A submitted review may be edited until its writer's deadline, never after release (V5)."""
+    if _user_id(user) != review.author_id or not review.is_submitted or review.is_final:
+        return False
+    presentation = review.presentation
+    if is_released(presentation, now):
+        return False
+    return submission_window(review.author_id, presentation, now) == "open"
+
+
+def can_read_others(user, presentation: Presentation, now: datetime) -> bool:
+    """Whether the user may read other students' submitted reviews of the presentation."""
+    if is_staff(user, presentation.course_id):
+        return True  # V2
+    if not is_student(user, presentation.course_id):
+        return False
+    if not is_released(presentation, now):
+        return False  # V3
+    if is_author(user, presentation):
+        return True  # V6
+    mine = own_review(user, presentation)
+    if mine is not None and mine.is_submitted:
+        return True  # V4, and V5 once their own is in
+    return submission_window(user.id, presentation, now) == "closed"  # V5
+
+
+def can_view_review(user, review: Review, now: datetime) -> bool:
+    """The single answer to 'may this user see this review (text, scores, existence)?'."""
+    uid = _user_id(user)
+    if uid is None:
+        return False
+    if review.author_id == uid:
+        return True  # V1: own draft or submission
+    if not review.is_submitted:
+        return False  # V1: drafts are private, staff included
+    return can_read_others(user, review.presentation, now)
+
+
+def visible_reviews(user, presentation: Presentation, now: datetime) -> list[Review]:
+    """Other students' submitted reviews the user may read, in pseudonym order."""
+    if not can_read_others(user, presentation, now):
+        return []
+    reviews = db.session.scalars(
+        select(Review)
+        .where(Review.presentation_id == presentation.id, Review.status == "submitted")
+        .order_by(Review.pseudonym_no, Review.id)
+    ).all()
+    return [r for r in reviews if r.author_id != user.id]
+
+
+def visible_review_count(user, presentation: Presentation, now: datetime) -> Optional[int]:
+    """How many submitted reviews the user may know of; None when even the count is hidden."""
+    if not can_read_others(user, presentation, now):
+        return None
+    return len(visible_reviews(user, presentation, now))
+
+
+def get_review_or_404(user, review_id: int, now: datetime) -> Review:
+    """The review if the user may see it; a hidden review answers exactly like a missing one (V8)."""
+    review = db.session.get(Review, review_id)
+    if review is None or not can_view_review(user, review, now):
+        abort(404)
+    return review
+
+
+def pseudonym(number: Optional[int]) -> str:
+    """'Reviewer A' for 1, …, 'Reviewer Z', then 'Reviewer AA'."""
+    if not number:
+        return "Reviewer"
+    letters = ""
+    n = number
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return f"Reviewer {letters}"
+
+
+def reviewer_label(user, review: Review) -> str:
+    """How the review's writer is shown to this viewer: name for staff, pseudonym for students."""
+    if _user_id(user) == review.author_id:
+        return "You"
+    course = review.presentation.course
+    if is_staff(user, course.id) or course.name_reviewers:
+        return review.author.display_name
+    return pseudonym(review.pseudonym_no)
+
+
+def can_view_feedback(user, review: Review) -> bool:
+    """Instructor feedback and a review's grade: its writer and staff only (V7)."""
+    return _user_id(user) == review.author_id or is_staff(user, review.presentation.course_id)
+
+
+def can_grade_review(user, review: Review) -> bool:
+    """Staff grade reviews and leave feedback."""
+    return is_staff(user, review.presentation.course_id)
+
+
+# --------------------------------------------------------------------------- panel room
+
+ROOM_MODERATOR = "moderator"
+ROOM_AUTHOR = "author"
+ROOM_CRITIC = "critic"
+PUBLIC_QUESTION_STATES = (Q_QUEUED, Q_LIVE, Q_ANSWERED)
+
+
+def room_role(user, presentation: Presentation) -> Optional[str]:
+    """'moderator', 'author', 'critic', or None when the user may not enter the room."""
+    role = course_role(user, presentation.course_id)
+    if role is None:
+        return None
+    if role in STAFF_ROLES:
+        return ROOM_MODERATOR
+    return ROOM_AUTHOR if is_author(user, presentation) else ROOM_CRITIC
+
+
+def is_muted(user, room: PanelRoom) -> bool:
+    """Muted by a moderator for the rest of the session."""
+    uid = _user_id(user)
+    return (
+        uid is not None
+        and db.session.scalar(
+            select(RoomMute.id).where(RoomMute.room_id == room.id, RoomMute.user_id == uid)
+        )
+        is not None
+    )
+
+
+def can_moderate(user, room: PanelRoom) -> bool:
+    """Moderators are the course's staff."""
+    return room_role(user, room.presentation) == ROOM_MODERATOR
+
+
+def can_ask(user, room: PanelRoom) -> bool:
+    """Critics ask while the room is open for questions, unless muted; authors answer."""
+    return (
+        room_role(user, room.presentation) == ROOM_CRITIC
+        and room.phase in ("presenting", "panel")
+        and not is_muted(user, room)
+    )
+
+
+def can_vote(user, room: PanelRoom) -> bool:
+    """Every participant may vote while the room is not closed, unless muted."""
+    return (
+        room_role(user, room.presentation) is not None
+        and room.phase != "closed"
+        and not is_muted(user, room)
+    )
+
+
+def can_answer(user, room: PanelRoom) -> bool:
+    """The author group claims and answers questions."""
+    return room_role(user, room.presentation) == ROOM_AUTHOR
+
+
+def can_see_question(user, question: Question) -> bool:
+    """Pending, dismissed and merged questions reach only their asker and moderators."""
+    if question.state in PUBLIC_QUESTION_STATES:
+        return room_role(user, question.room.presentation) is not None
+    return _user_id(user) == question.asker_id or can_moderate(user, question.room)
+
+
+def asker_label(user, question: Question) -> Optional[str]:
+    """The asker's name as this viewer may see it; None for anonymous-to-class questions."""
+    if _user_id(user) == question.asker_id:
+        return "You"
+    if question.anonymous and not can_moderate(user, question.room):
+        return None
+    return question.asker.display_name
+
+
+def can_view_transcript(user, presentation: Presentation) -> bool:
+    """The transcript follows the room: everyone enrolled in the course."""
+    return room_role(user, presentation) is not None

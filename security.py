@@ -1,0 +1,46 @@
+"""Session loading and the HTTP security headers every response carries."""
+from flask import Flask, request
+from sqlalchemy import select
+
+from extensions import db, login_manager
+from models import User
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@login_manager.user_loader
+def load_user(session_token: str):
+    """Find the user whose current session token the cookie holds (rotated on logout)."""
+    return db.session.scalar(select(User).where(User.session_token == session_token))
+
+
+def init_app(app: Flask) -> None:
+    """Register the login view and the security headers."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @app.after_request
+    def set_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if app.config.get("PRODUCTION"):
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if request.endpoint and request.endpoint != "static" and "Cache-Control" not in response.headers:
+            # Pages are per user; never let a shared cache keep them.
+            response.headers["Cache-Control"] = "private, no-cache"
+        return response
+
+
+def no_store(response):
+    """Mark a response that carries review data as never to be stored (V9)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
