@@ -272,7 +272,11 @@ REVIEW_SUBMITTED = "submitted"
 
 class Review(db.Model):
     __tablename__ = "reviews"
-    __table_args__ = (UniqueConstraint("presentation_id", "author_id"),)
+    __table_args__ = (
+        UniqueConstraint("presentation_id", "author_id"),
+        # Two reviews submitted at once cannot get the same "Reviewer X" label.
+        UniqueConstraint("presentation_id", "pseudonym_no", name="uq_review_pseudonym"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     presentation_id: Mapped[int] = mapped_column(

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ca4a1e45fe67
+Revision ID: 0ea4f8424bae
 Revises: 
-Create Date: 2026-11-26 03:15:10.048762
+Create Date: 2026-11-26 03:18:07.091966
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ca4a1e45fe67'
+revision = '0ea4f8424bae'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -230,7 +230,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['presentation_id'], ['presentations.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('presentation_id', 'author_id')
+    sa.UniqueConstraint('presentation_id', 'author_id'),
+    sa.UniqueConstraint('presentation_id', 'pseudonym_no', name='uq_review_pseudonym')
     )
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reviews_author_id'), ['author_id'], unique=False)
