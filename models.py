@@ -213,6 +213,8 @@ class Presentation(db.Model):
     review_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     summary_deadline: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     slides_url: Mapped[str] = mapped_column(String(500), default="")
+    # Generated name of uploaded slides under instance/uploads/<course>/<presentation>/.
+    slides_file: Mapped[str] = mapped_column(String(200), default="")
     slides_reused: Mapped[bool] = mapped_column(Boolean, default=False)
     slides_attribution: Mapped[str] = mapped_column(String(500), default="")
     summary_text: Mapped[str] = mapped_column(Text, default="")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0ea4f8424bae
+Revision ID: 68baa5308dea
 Revises: 
-Create Date: 2026-11-26 03:18:07.091966
+Create Date: 2026-11-26 03:18:20.255727
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0ea4f8424bae'
+revision = '68baa5308dea'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -123,6 +123,7 @@ def upgrade():
     sa.Column('review_deadline', sa.DateTime(), nullable=False),
     sa.Column('summary_deadline', sa.DateTime(), nullable=True),
     sa.Column('slides_url', sa.String(length=500), nullable=False),
+    sa.Column('slides_file', sa.String(length=200), nullable=False),
     sa.Column('slides_reused', sa.Boolean(), nullable=False),
     sa.Column('slides_attribution', sa.String(length=500), nullable=False),
     sa.Column('summary_text', sa.Text(), nullable=False),
