@@ -41,12 +41,12 @@ from models import (
     new_token,
 )
 from passwords import hash_password
-from timeutil import default_review_deadline, local, local_to_utc, now_utc
+from timeutil import default_review_deadline, iso, local, local_to_utc, now_utc
 
 DEMO_PASSWORD = "colloquy-demo"
 
 COURSE_CODE = "CS 598"
-COURSE_TITLE = "CS 598: Model-Serving Systems for Generative AI"
+COURSE_TITLE = "Model-Serving Systems for Generative AI"
 COURSE_ZONE = "America/Chicago"
 CLASS_STARTS = time(14, 0)
 CLASS_ROOM = "Siebel Center 1304"
@@ -575,7 +575,7 @@ def logins_text() -> str:
     """The demo logins, as printed by ``make run``."""
     rows = [("instructor", *INSTRUCTOR), ("TA", *TA)]
     rows += [("student", student_email(n), name) for n, name in enumerate(STUDENT_NAMES, 1)]
-    lines = [f"Demo logins for {COURSE_TITLE} (password for every account: {DEMO_PASSWORD})"]
+    lines = [f"Demo logins for {COURSE_CODE} {COURSE_TITLE} (password for every account: {DEMO_PASSWORD})"]
     lines += [f"  {role:<11} {email:<26} {name}" for role, email, name in rows]
     return "\n".join(lines)
 
@@ -742,7 +742,7 @@ def _submit(review: Review, pseudonym_no: int, at: datetime, late: bool = False)
     review.is_late = late
     review.pseudonym_no = pseudonym_no
     _revision(review, review.answers, "late-submit" if late else "submit", at)
-    _audit("review.late_submitted" if late else "review.submitted", review, at)
+    _audit("review.late_submit" if late else "review.submit", review, at)
 
 
 def _audit(kind: str, review: Review, at: datetime) -> None:
@@ -785,7 +785,7 @@ def _edit(review: Review, field: str, text: str, at: datetime) -> None:
     review.answers = {**review.answers, field: text}
     review.updated_at = at
     _revision(review, review.answers, "edit", at)
-    _audit("review.edited", review, at)
+    _audit("review.edit", review, at)
 
 
 def _open_reviews(presentation: Presentation, people: dict, now: datetime) -> None:
@@ -810,12 +810,13 @@ def _extension(presentation: Presentation, people: dict) -> None:
     )
     db.session.add(extension)
     audit.record(
-        "extension.granted",
+        "extension.grant",
         presentation.course_id,
         people["instructor"].id,
         subject_id=people[student].id,
         presentation_id=presentation.id,
-        deadline=extension.deadline.isoformat(),
+        deadline=iso(extension.deadline),
+        previous=None,
         reason=reason,
     )
 
