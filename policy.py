@@ -134,9 +134,14 @@ def personal_deadline(user_id: int, presentation: Presentation) -> datetime:
     return ext.deadline if ext is not None else presentation.review_deadline
 
 
+def submission_closes_at(user_id: int, presentation: Presentation) -> datetime:
+    """The student's last on-time instant: their deadline plus the course's grace period."""
+    return personal_deadline(user_id, presentation) + _grace(presentation)
+
+
 def submission_window(user_id: int, presentation: Presentation, now: datetime) -> str:
     """'open' (on time), 'late' (accepted, marked late) or 'closed' for this student now."""
-    if now <= personal_deadline(user_id, presentation) + _grace(presentation):
+    if now <= submission_closes_at(user_id, presentation):
         return "open"
     if presentation.course.late_policy == "accept":
         return "late"
@@ -266,6 +271,32 @@ def can_view_feedback(user, review: Review) -> bool:
 def can_grade_review(user, review: Review) -> bool:
     """Staff grade reviews and leave feedback."""
     return is_staff(user, review.presentation.course_id)
+
+
+def reviewers_of(presentation: Presentation) -> list[User]:
+    """Everyone who must review the presentation (``must_review`` for a whole class, V6)."""
+    authors = select(PresentationMember.user_id).where(
+        PresentationMember.presentation_id == presentation.id
+    )
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Enrollment, Enrollment.user_id == User.id)
+            .where(
+                Enrollment.course_id == presentation.course_id,
+                Enrollment.role == ROLE_STUDENT,
+                User.id.not_in(authors),
+            )
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
+def can_view_revisions(user, review: Review) -> bool:
+    """A review's revision history: its writer, and staff once it is submitted (V1, V2)."""
+    if _user_id(user) == review.author_id:
+        return True
+    return review.is_submitted and is_staff(user, review.presentation.course_id)
 
 
 # --------------------------------------------------------------------------- panel room

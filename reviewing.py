@@ -1,0 +1,502 @@
+"""The review workflow (SPEC §3.1–3.2): drafts, submission, edits, revisions, pseudonyms, late marking.
+
+Views parse a form into a ``ReviewInput`` and call ``save_draft`` or ``submit``. Every
+permission question is put to ``policy``; this module carries out what the policy allows and
+explains, in words for the writer, what it refuses. ``now`` is always a parameter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Optional, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+import audit
+import policy
+from extensions import db
+from models import REVIEW_DRAFT, REVIEW_SUBMITTED, Course, Extension, Presentation, Review, ReviewRevision
+from timeutil import format_local, iso, local
+
+SCORE_RANGE = range(1, 6)
+MAX_ANSWER = 20_000
+SAVE_ATTEMPTS = 4
+
+STATUS_NOT_STARTED = "not started"
+STATUS_DRAFT = "draft"
+STATUS_SUBMITTED = "submitted"
+STATUS_LATE = "late"
+STATUS_NOT_SUBMITTED = "not submitted"
+
+KIND_SUBMIT = "submit"
+KIND_EDIT = "edit"
+KIND_LATE_SUBMIT = "late-submit"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    """What the writer entered: the course's text fields, scores and the pledge."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    score: Optional[int] = None
+    confidence: Optional[int] = None
+    pledge: bool = False
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The stored review and the revision kind written (None when nothing changed)."""
+
+    review: Review
+    kind: Optional[str]
+
+
+class ReviewRefused(Exception):
+    """The policy refuses the save or submission now; ``message`` tells the writer why."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class _Conflict(Exception):
+    """Another request changed the review first; the operation is retried on fresh data."""
+
+
+# --------------------------------------------------------------------------- status
+
+
+def review_status(review: Optional[Review]) -> str:
+    """The writer's own view of their review: not started, draft, submitted or late."""
+    if review is None:
+        return STATUS_NOT_STARTED
+    if not review.is_submitted:
+        return STATUS_DRAFT
+    return STATUS_LATE if review.is_late else STATUS_SUBMITTED
+
+
+def staff_status(review: Optional[Review]) -> str:
+    """The status staff see: drafts are private (V1), so a draft counts as not submitted."""
+    if review is None or not review.is_submitted:
+        return STATUS_NOT_SUBMITTED
+    return review_status(review)
+
+
+def saved_at_text(review: Review) -> str:
+    """'Draft saved at HH:MM' in the course's zone, for the autosave status line."""
+    when = local(review.updated_at, review.presentation.course.timezone)
+    return f"Draft saved at {when:%H:%M}"
+
+
+# --------------------------------------------------------------------------- refusals
+
+STAFF_MESSAGE = "Staff do not write reviews. Use the staff list to read the submitted reviews."
+AUTHOR_MESSAGE = (
+    "You are an author of this presentation (presenting or summary group): "
+    "authors do not review their own presentation."
+)
+NOT_REVIEWER_MESSAGE = "You do not review this presentation."
+FINAL_MESSAGE = (
+    "Your review is final: it was submitted after the reviews of this paper were released, "
+    "so it can no longer be changed."
+)
+RELEASED_MESSAGE = (
+    "The reviews of this paper have been released, so submitted reviews can no longer be edited."
+)
+SUBMITTED_DRAFT_MESSAGE = (
+    "Your review is already submitted; drafts no longer apply. Use “Save changes” to edit it."
+)
+
+
+def reviewer_refusal(user, presentation: Presentation) -> Optional[ReviewRefused]:
+    """Why the user does not review this presentation at all (staff, author); None for critics."""
+    if policy.must_review(user, presentation):
+        return None
+    if policy.is_staff(user, presentation.course_id):
+        return ReviewRefused("staff", STAFF_MESSAGE)
+    if policy.is_author(user, presentation):
+        return ReviewRefused("author", AUTHOR_MESSAGE)
+    return ReviewRefused("not-reviewer", NOT_REVIEWER_MESSAGE)
+
+
+def write_refusal(user, presentation: Presentation, now: datetime) -> Optional[ReviewRefused]:
+    """Why the user may not save or submit their review now; None when the policy allows it."""
+    if policy.can_write_review(user, presentation, now):
+        return None
+    refusal = reviewer_refusal(user, presentation)
+    if refusal is not None:
+        return refusal
+    review = policy.own_review(user, presentation)
+    deadline = format_local(
+        policy.personal_deadline(user.id, presentation), presentation.course.timezone
+    )
+    if review is not None and review.is_submitted:
+        if review.is_final:
+            return ReviewRefused("final", FINAL_MESSAGE)
+        if policy.is_released(presentation, now):
+            return ReviewRefused("released", RELEASED_MESSAGE)
+        return ReviewRefused(
+            "deadline",
+            f"Your deadline ({deadline}) has passed, so your submitted review can no longer be edited.",
+        )
+    return ReviewRefused(
+        "closed",
+        f"Your deadline ({deadline}) has passed and this course does not accept late reviews. "
+        "Your draft is kept, but it can no longer be submitted.",
+    )
+
+
+def read_block_message(user, presentation: Presentation, now: datetime) -> str:
+    """Why the other reviews are not readable yet; never depends on whether any exist (V3)."""
+    release = format_local(policy.release_at(presentation), presentation.course.timezone)
+    if not policy.is_released(presentation, now):
+        return f"Reviews of this paper are released after the review deadline ({release})."
+    return (
+        "Reviews of this paper were released after the review deadline. You can read them once "
+        "your own review is submitted or your deadline has passed."
+    )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def submission_errors(fields: list[dict], data: ReviewInput) -> dict[str, str]:
+    """What is missing for a submission: required fields, scores, the pledge (keyed by name)."""
+    errors = {
+        f["key"]: f"{f['label']} is required to submit."
+        for f in fields
+        if f["required"] and not data.answers.get(f["key"], "").strip()
+    }
+    if data.score not in SCORE_RANGE:
+        errors["score"] = "Choose an overall score from 1 to 5."
+    if data.confidence not in SCORE_RANGE:
+        errors["confidence"] = "Choose your confidence from 1 to 5."
+    if not data.pledge:
+        errors["pledge"] = "Tick the integrity pledge to submit your review."
+    return errors
+
+
+def _clean_answers(fields: list[dict], answers: dict[str, str]) -> dict[str, str]:
+    """Only the course's fields are stored, trimmed; unknown keys are dropped."""
+    return {f["key"]: (answers.get(f["key"]) or "").strip()[:MAX_ANSWER] for f in fields}
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _retrying(operation: Callable[[], T]) -> T:
+    """Run ``operation`` and commit; on a lost race (unique key, concurrent submit) redo it."""
+    for _ in range(SAVE_ATTEMPTS):
+        try:
+            result = operation()
+            db.session.commit()
+            return result
+        except ReviewRefused:
+            db.session.commit()  # keeps the audit event of the refused attempt
+            raise
+        except (IntegrityError, _Conflict):
+            db.session.rollback()
+    raise RuntimeError("the review could not be saved: too many concurrent changes")
+
+
+def _own_or_new(user, presentation: Presentation, now: datetime) -> Review:
+    review = policy.own_review(user, presentation)
+    if review is None:
+        review = Review(presentation=presentation, author_id=user.id, created_at=now)
+        db.session.add(review)
+        db.session.flush()  # a concurrent first save of the same writer fails here and retries
+    return review
+
+
+def _apply(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> None:
+    review.answers = _clean_answers(fields, data.answers)
+    review.score = data.score if data.score in SCORE_RANGE else None
+    review.confidence = data.confidence if data.confidence in SCORE_RANGE else None
+    review.updated_at = now
+
+
+def save_draft(user, presentation: Presentation, fields: list[dict], data: ReviewInput, now: datetime) -> Review:
+    """Save the writer's draft (private, V1). A submitted review is changed only by ``submit``."""
+
+    def operation() -> Review:
+        existing = policy.own_review(user, presentation)
+        if existing is not None and existing.is_submitted:
+            raise ReviewRefused("submitted", SUBMITTED_DRAFT_MESSAGE)
+        refusal = write_refusal(user, presentation, now)
+        if refusal is not None:
+            raise refusal
+        review = _own_or_new(user, presentation, now)
+        if review.is_submitted:
+            raise _Conflict()
+        _apply(review, fields, data, now)
+        return review
+
+    return _retrying(operation)
+
+
+def submit(user, presentation: Presentation, fields: list[dict], data: ReviewInput, now: datetime) -> SubmitResult:
+    """Submit or edit the writer's review, keeping a revision of each change.
+
+    The caller has checked ``submission_errors``. A first submission gets the next pseudonym
+    number and is marked late or final as the policy says; a repeated identical submission
+    (a double click) changes nothing.
+    """
+    missing = submission_errors(fields, data)
+    if missing:
+        raise ValueError(f"incomplete review: {sorted(missing)}")
+
+    def operation() -> SubmitResult:
+        refusal = write_refusal(user, presentation, now)
+        if refusal is not None:
+            _record_refusal(refusal, user, presentation)
+            raise refusal
+        review = _own_or_new(user, presentation, now)
+        if review.is_submitted:
+            return _edit(review, fields, data, now)
+        return _first_submission(review, fields, data, now)
+
+    return _retrying(operation)
+
+
+def _first_submission(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> SubmitResult:
+    presentation = review.presentation
+    window = policy.submission_window(review.author_id, presentation, now)
+    # Only one request turns the draft into a submission; a concurrent one retries as an edit.
+    claimed = db.session.execute(
+        update(Review)
+        .where(Review.id == review.id, Review.status == REVIEW_DRAFT)
+        .values(status=REVIEW_SUBMITTED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise _Conflict()
+    late = window == "late"
+    _apply(review, fields, data, now)
+    review.status = REVIEW_SUBMITTED
+    review.pledge = True
+    review.submitted_at = now
+    review.is_late = late
+    review.is_final = policy.is_released(presentation, now)  # V5: no "stub, read, rewrite"
+    review.pseudonym_no = _next_pseudonym(presentation.id)
+    kind = KIND_LATE_SUBMIT if late else KIND_SUBMIT
+    _add_revision(review, kind, now)
+    detail = {"review_id": review.id, "final": review.is_final}
+    if not late and now > policy.personal_deadline(review.author_id, presentation):
+        detail["in_grace"] = True
+    _record_event("review.late_submit" if late else "review.submit", review, **detail)
+    return SubmitResult(review, kind)
+
+
+def _edit(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> SubmitResult:
+    answers = _clean_answers(fields, data.answers)
+    if (answers, data.score, data.confidence) == (review.answers, review.score, review.confidence):
+        return SubmitResult(review, None)
+    _apply(review, fields, data, now)
+    review.pledge = True
+    _add_revision(review, KIND_EDIT, now)
+    in_grace = now > policy.personal_deadline(review.author_id, review.presentation)
+    _record_event("review.late_edit" if in_grace else "review.edit", review, review_id=review.id)
+    return SubmitResult(review, KIND_EDIT)
+
+
+def _next_pseudonym(presentation_id: int) -> int:
+    """One more than the highest number given in this presentation; the unique key settles races."""
+    highest = db.session.scalar(
+        select(func.max(Review.pseudonym_no)).where(Review.presentation_id == presentation_id)
+    )
+    return (highest or 0) + 1
+
+
+def _add_revision(review: Review, kind: str, now: datetime) -> None:
+    db.session.add(
+        ReviewRevision(
+            review=review,
+            answers=dict(review.answers),
+            score=review.score,
+            confidence=review.confidence,
+            kind=kind,
+            created_at=now,
+        )
+    )
+
+
+def _record_event(kind: str, review: Review, **detail) -> None:
+    audit.record(
+        kind,
+        review.presentation.course_id,
+        review.author_id,
+        presentation_id=review.presentation_id,
+        **detail,
+    )
+
+
+def _record_refusal(refusal: ReviewRefused, user, presentation: Presentation) -> None:
+    audit.record(
+        "review.refused",
+        presentation.course_id,
+        user.id,
+        presentation_id=presentation.id,
+        reason=refusal.reason,
+    )
+
+
+def record_view_of_others(user, presentation: Presentation, **detail) -> None:
+    """Audit a student opening other students' reviews (staff reading is not logged)."""
+    if policy.is_student(user, presentation.course_id):
+        audit.record(
+            "review.view_others",
+            presentation.course_id,
+            user.id,
+            presentation_id=presentation.id,
+            **detail,
+        )
+        db.session.commit()
+
+
+# --------------------------------------------------------------------------- staff
+
+
+def grade(review: Review, grade_value: Optional[float], feedback: str, grader_id: int) -> None:
+    """Store a review's rubric grade (0–10) and feedback (V7: writer and staff see them)."""
+    review.grade = grade_value
+    review.feedback = (feedback or "").strip()
+    audit.record(
+        "review.grade",
+        review.presentation.course_id,
+        grader_id,
+        subject_id=review.author_id,
+        presentation_id=review.presentation_id,
+        review_id=review.id,
+        grade=grade_value,
+    )
+    db.session.commit()
+
+
+def submitted_reviews(presentation: Presentation) -> dict[int, Review]:
+    """Submitted reviews of the presentation by writer id (drafts are never listed, V1)."""
+    reviews = db.session.scalars(
+        select(Review).where(
+            Review.presentation_id == presentation.id, Review.status == REVIEW_SUBMITTED
+        )
+    )
+    return {r.author_id: r for r in reviews}
+
+
+@dataclass(frozen=True)
+class CriticRow:
+    """One critic of a presentation as staff see them."""
+
+    user: object
+    review: Optional[Review]
+    deadline: datetime
+    extended: bool
+
+    @property
+    def status(self) -> str:
+        return staff_status(self.review)
+
+
+def critic_rows(presentation: Presentation) -> list[CriticRow]:
+    """Every critic of the presentation with their submitted review (if any) and deadline."""
+    reviews = submitted_reviews(presentation)
+    return [
+        CriticRow(
+            user=user,
+            review=reviews.get(user.id),
+            deadline=policy.personal_deadline(user.id, presentation),
+            extended=policy.extension_for(user.id, presentation) is not None,
+        )
+        for user in policy.reviewers_of(presentation)
+    ]
+
+
+def status_counts(rows: list[CriticRow]) -> dict[str, int]:
+    """How many critics submitted on time, late, or not at all."""
+    counts = {STATUS_SUBMITTED: 0, STATUS_LATE: 0, STATUS_NOT_SUBMITTED: 0}
+    for row in rows:
+        counts[row.status] += 1
+    return counts
+
+
+def _csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_rows(course: Course, presentations: list[Presentation], fields: list[dict]) -> list[list[str]]:
+    """Staff CSV: a header, then one row per submitted review with the writer's name (V2)."""
+    header = [
+        "presentation_id", "paper", "reviewer", "email", "status", "submitted_at_local",
+        "submitted_at_utc", "late", "final", "pledge", "pseudonym", "score", "confidence",
+        "grade", "feedback", "revisions",
+    ] + [f["label"] for f in fields]
+    rows = [header]
+    for presentation in presentations:
+        reviews = sorted(submitted_reviews(presentation).values(), key=lambda r: r.pseudonym_no or 0)
+        for r in reviews:
+            row = [
+                presentation.id, presentation.paper.title, r.author.display_name, r.author.email,
+                review_status(r), format_local(r.submitted_at, course.timezone), iso(r.submitted_at),
+                "yes" if r.is_late else "no", "yes" if r.is_final else "no", "yes" if r.pledge else "no",
+                policy.pseudonym(r.pseudonym_no), r.score, r.confidence, r.grade, r.feedback,
+                len(r.revisions),
+            ] + [(r.answers or {}).get(f["key"], "") for f in fields]
+            rows.append([_csv_cell(v) for v in row])
+    return rows
+
+
+# --------------------------------------------------------------------------- extensions
+
+
+def could_read_unsubmitted(student, presentation: Presentation, now: datetime) -> bool:
+    """True when the student has not submitted yet the released reviews are already open to them.
+
+    An extension for such a student would let them write after reading others (V5), so staff
+    are asked to confirm it.
+    """
+    review = policy.own_review(student, presentation)
+    submitted = review is not None and review.is_submitted
+    return not submitted and policy.can_read_others(student, presentation, now)
+
+
+def grant_extension(presentation: Presentation, user_id: int, deadline: datetime, reason: str, granted_by: int) -> Extension:
+    """Give a student a personal deadline, or move the one they have (audited)."""
+    extension = policy.extension_for(user_id, presentation)
+    previous = extension.deadline if extension is not None else None
+    if extension is None:
+        extension = Extension(course_id=presentation.course_id, presentation_id=presentation.id, user_id=user_id)
+        db.session.add(extension)
+    extension.deadline = deadline
+    extension.reason = (reason or "").strip()
+    extension.granted_by_id = granted_by
+    audit.record(
+        "extension.grant",
+        presentation.course_id,
+        granted_by,
+        subject_id=user_id,
+        presentation_id=presentation.id,
+        deadline=iso(deadline),
+        previous=iso(previous),
+        reason=extension.reason,
+    )
+    db.session.commit()
+    return extension
+
+
+def revoke_extension(extension: Extension, revoked_by: int) -> None:
+    """Take an extension back: the presentation's deadline applies to the student again."""
+    audit.record(
+        "extension.revoke",
+        extension.course_id,
+        revoked_by,
+        subject_id=extension.user_id,
+        presentation_id=extension.presentation_id,
+        deadline=iso(extension.deadline),
+    )
+    db.session.delete(extension)
+    db.session.commit()
