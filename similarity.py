@@ -251,6 +251,14 @@ class Flag:
     def percent(self) -> int:
         return round(self.score * 100)
 
+    @property
+    def against_abstract(self) -> bool:
+        return self.kind == KIND_ABSTRACT
+
+    @property
+    def against_earlier(self) -> bool:
+        return self.kind == KIND_EARLIER
+
 
 def _flags(kind: str, pairs: Iterable[Pair]) -> list[Flag]:
     return [

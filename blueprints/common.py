@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 import policy
 from extensions import db
-from models import Course, Presentation
+from models import ClassSession, Course, Presentation
 
 
 def course_or_404(course_id: int, need: str = "member") -> Course:
@@ -30,3 +32,16 @@ def presentation_or_404(course: Course, presentation_id: int) -> Presentation:
     if presentation is None or presentation.course_id != course.id:
         abort(404)
     return presentation
+
+
+def course_presentations(course: Course) -> list[Presentation]:
+    """The course's presentations in schedule order, with their papers and sessions loaded."""
+    return list(
+        db.session.scalars(
+            select(Presentation)
+            .join(ClassSession, ClassSession.id == Presentation.session_id)
+            .where(Presentation.course_id == course.id)
+            .order_by(ClassSession.starts_at, Presentation.slot, Presentation.id)
+            .options(selectinload(Presentation.paper), selectinload(Presentation.session))
+        )
+    )
