@@ -128,6 +128,15 @@ def table(rows: dict[str, tuple], moments=tuple(MOMENTS)) -> list:
     return cases
 
 
+def by_late_policy(refuse: dict[str, tuple], accept: dict[str, tuple]) -> list:
+    """Cases for both late policies: (late_policy, viewer, moment, expected)."""
+    return [
+        pytest.param(late_policy, *case.values, id=f"{late_policy}:{case.id}")
+        for late_policy, rows in (("refuse", refuse), ("accept", accept))
+        for case in table(rows)
+    ]
+
+
 # --------------------------------------------------------------------------- V1–V6: may see a submitted review
 
 #                          1h-before  at-deadline  deadline+1s  after-extension
@@ -151,28 +160,16 @@ SEE_OTHERS_ACCEPT = {
 }
 
 
-@pytest.mark.parametrize("viewer, moment, expected", table(SEE_OTHERS_REFUSE))
-def test_can_view_review_refuse_late(world, viewer, moment, expected):
+@pytest.mark.parametrize("late_policy, viewer, moment, expected", by_late_policy(SEE_OTHERS_REFUSE, SEE_OTHERS_ACCEPT))
+def test_can_view_review(world, settings, late_policy, viewer, moment, expected):
+    settings(late_policy=late_policy)
     review = world["reviews"]["target"]
     assert policy.can_view_review(world["people"][viewer], review, MOMENTS[moment]) is expected
 
 
-@pytest.mark.parametrize("viewer, moment, expected", table(SEE_OTHERS_ACCEPT))
-def test_can_view_review_accept_late(world, settings, viewer, moment, expected):
-    settings(late_policy="accept")
-    review = world["reviews"]["target"]
-    assert policy.can_view_review(world["people"][viewer], review, MOMENTS[moment]) is expected
-
-
-@pytest.mark.parametrize("viewer, moment, expected", table(SEE_OTHERS_REFUSE))
-def test_can_read_others_refuse_late(world, viewer, moment, expected):
-    who = world["people"][viewer]
-    assert policy.can_read_others(who, world["presentation"], MOMENTS[moment]) is expected
-
-
-@pytest.mark.parametrize("viewer, moment, expected", table(SEE_OTHERS_ACCEPT))
-def test_can_read_others_accept_late(world, settings, viewer, moment, expected):
-    settings(late_policy="accept")
+@pytest.mark.parametrize("late_policy, viewer, moment, expected", by_late_policy(SEE_OTHERS_REFUSE, SEE_OTHERS_ACCEPT))
+def test_can_read_others(world, settings, late_policy, viewer, moment, expected):
+    settings(late_policy=late_policy)
     who = world["people"][viewer]
     assert policy.can_read_others(who, world["presentation"], MOMENTS[moment]) is expected
 
@@ -259,15 +256,9 @@ WRITE_ACCEPT = {
 }
 
 
-@pytest.mark.parametrize("viewer, moment, expected", table(WRITE_REFUSE))
-def test_can_write_review_refuse_late(world, viewer, moment, expected):
-    who = world["people"][viewer]
-    assert policy.can_write_review(who, world["presentation"], MOMENTS[moment]) is expected
-
-
-@pytest.mark.parametrize("viewer, moment, expected", table(WRITE_ACCEPT))
-def test_can_write_review_accept_late(world, settings, viewer, moment, expected):
-    settings(late_policy="accept")
+@pytest.mark.parametrize("late_policy, viewer, moment, expected", by_late_policy(WRITE_REFUSE, WRITE_ACCEPT))
+def test_can_write_review(world, settings, late_policy, viewer, moment, expected):
+    settings(late_policy=late_policy)
     who = world["people"][viewer]
     assert policy.can_write_review(who, world["presentation"], MOMENTS[moment]) is expected
 
@@ -318,15 +309,9 @@ WINDOW_ACCEPT = {
 }
 
 
-@pytest.mark.parametrize("viewer, moment, expected", table(WINDOW_REFUSE))
-def test_submission_window_refuse_late(world, viewer, moment, expected):
-    who = world["people"][viewer]
-    assert policy.submission_window(who.id, world["presentation"], MOMENTS[moment]) == expected
-
-
-@pytest.mark.parametrize("viewer, moment, expected", table(WINDOW_ACCEPT))
-def test_submission_window_accept_late(world, settings, viewer, moment, expected):
-    settings(late_policy="accept")
+@pytest.mark.parametrize("late_policy, viewer, moment, expected", by_late_policy(WINDOW_REFUSE, WINDOW_ACCEPT))
+def test_submission_window(world, settings, late_policy, viewer, moment, expected):
+    settings(late_policy=late_policy)
     who = world["people"][viewer]
     assert policy.submission_window(who.id, world["presentation"], MOMENTS[moment]) == expected
 
