@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 
 os.environ.setdefault("COLLOQUY_ENV", "development")
 
@@ -39,21 +41,41 @@ _seq = itertools.count(1)
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 
 
+class FreshRequestClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``, as in production.
+
+    The ``app`` fixture keeps an app context open for the whole test and Flask reuses it for
+    requests, so without this ``g`` would carry Flask-Login's cached user and Flask-WTF's
+    ``csrf_valid`` mark from one request (and one client) to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for key in list(g):
+                g.pop(key)
+        return super().open(*args, **kwargs)
+
+
+def app_config(database_path, **overrides) -> dict:
+    """The test configuration on the given SQLite file (CSRF off), with ``overrides`` applied."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production-use",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+        "WTF_CSRF_ENABLED": False,
+        "SOCKETIO_ASYNC_MODE": "threading",
+        "SOCKETIO_MESSAGE_QUEUE": None,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **overrides,
+    }
+
+
 @pytest.fixture
 def app(tmp_path):
     """A fresh application on its own SQLite file, CSRF off (tests/test_security.py turns it on)."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key-not-for-production-use",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "WTF_CSRF_ENABLED": False,
-            "SOCKETIO_ASYNC_MODE": "threading",
-            "SOCKETIO_MESSAGE_QUEUE": None,
-            "LOGIN_RATE_LIMIT": "1000 per minute",
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
+    app = create_app(app_config(tmp_path / "test.sqlite3"))
+    app.test_client_class = FreshRequestClient
     with app.app_context():
         db.create_all()
         limiter.reset()
@@ -65,6 +87,23 @@ def app(tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """``make_app(**overrides)`` → another app with the test config plus overrides, on its own
+    SQLite file with the tables created (push ``app.app_context()`` to add data to it)."""
+    counter = itertools.count(1)
+
+    def _make(**overrides):
+        other = create_app(app_config(tmp_path / f"other-{next(counter)}.sqlite3", **overrides))
+        other.test_client_class = FreshRequestClient
+        with other.app_context():
+            db.create_all()
+            limiter.reset()
+        return other
+
+    return _make
 
 
 @pytest.fixture

@@ -1,0 +1,213 @@
+"""Course roster operations: enrolling people one by one or from a CSV file, and role rules.
+
+Nothing here commits: callers commit once, so a CSV import is all-or-nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+from typing import Optional
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from blueprints.auth import find_user_by_email, normalise_email
+from extensions import db
+from models import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLES, Course, Enrollment, User
+from passwords import hash_password
+
+MAX_CSV_BYTES = 200_000
+MAX_CSV_ROWS = 1000
+MAX_NAME = 120
+MAX_EMAIL = 254
+COLUMNS = ("name", "email", "role")
+
+
+@dataclass
+class RosterRow:
+    """One person of an uploaded roster, with what is wrong with the row (if anything)."""
+
+    line: int
+    name: str
+    email: str
+    role: str
+    errors: list[str] = field(default_factory=list)
+    existing: Optional[User] = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def temporary_password() -> str:
+    """A random first password the instructor hands over once."""
+    return secrets.token_urlsafe(12)
+
+
+def email_problem(email: str) -> Optional[str]:
+    """Why an e-mail address cannot be used, or None when it is fine."""
+    if not email:
+        return "Email is missing."
+    if len(email) > MAX_EMAIL:
+        return f"Email is longer than {MAX_EMAIL} characters."
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return f"“{email}” is not a valid email address."
+    return None
+
+
+def role_label(role: str) -> str:
+    """How a role is named on pages."""
+    return "TA" if role == "ta" else role.capitalize()
+
+
+def enrollment_of(course_id: int, user_id: int) -> Optional[Enrollment]:
+    """The user's enrollment in the course, if any."""
+    return db.session.scalar(
+        select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.user_id == user_id)
+    )
+
+
+def is_last_instructor(enrollment: Enrollment) -> bool:
+    """True when this enrollment is the course's only instructor (who must stay)."""
+    if enrollment.role != ROLE_INSTRUCTOR:
+        return False
+    count = db.session.scalar(
+        select(func.count(Enrollment.id)).where(
+            Enrollment.course_id == enrollment.course_id, Enrollment.role == ROLE_INSTRUCTOR
+        )
+    )
+    return count <= 1
+
+
+def enroll_person(course: Course, name: str, email: str, role: str) -> tuple[Enrollment, Optional[str]]:
+    """Enroll the account with this e-mail, creating it first when new.
+
+    Returns the enrollment and, for a new account, its temporary password (shown once).
+    An existing account keeps its own display name.
+    """
+    user = find_user_by_email(email)
+    password = None
+    if user is None:
+        password = temporary_password()
+        user = User(
+            email=normalise_email(email), display_name=name.strip(), password_hash=hash_password(password)
+        )
+        db.session.add(user)
+    enrollment = Enrollment(user=user, course=course, role=role)
+    db.session.add(enrollment)
+    return enrollment, password
+
+
+# --------------------------------------------------------------------------- CSV upload
+
+
+def decode_upload(data: bytes) -> tuple[str, Optional[str]]:
+    """The uploaded file as text, or an error when it is not UTF-8 or too large."""
+    if len(data) > MAX_CSV_BYTES:
+        return "", f"The file is too large (at most {MAX_CSV_BYTES // 1000} kB)."
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "", "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again."
+    return text, None
+
+
+def read_roster_csv(course: Course, text: str) -> tuple[list[RosterRow], list[str]]:
+    """Parse and check an uploaded roster; returns ``(rows, file_errors)``.
+
+    Columns are ``name,email[,role]``; a first row naming the columns (with ``email`` in it)
+    is a header and may order them differently. Every row is checked, so the preview can
+    list every problem at once.
+    """
+    if len(text.encode("utf-8")) > MAX_CSV_BYTES:
+        return [], [f"The file is too large (at most {MAX_CSV_BYTES // 1000} kB)."]
+    try:
+        records = [(n, cells) for n, cells in enumerate(csv.reader(io.StringIO(text)), 1)]
+    except csv.Error as exc:
+        return [], [f"The file could not be read as CSV: {exc}."]
+    records = [(n, cells) for n, cells in records if any(c.strip() for c in cells)]
+    columns, records, errors = _columns(records)
+    if errors:
+        return [], errors
+    if not records:
+        return [], ["The file has no people in it."]
+    if len(records) > MAX_CSV_ROWS:
+        return [], [f"The file has {len(records)} rows; upload at most {MAX_CSV_ROWS} at a time."]
+    rows = [_row(n, cells, columns) for n, cells in records]
+    _check_against_course(course, rows)
+    return rows, []
+
+
+def _columns(records: list[tuple[int, list[str]]]) -> tuple[tuple[str, ...], list, list[str]]:
+    """The column order (from a header row if there is one) and the remaining records."""
+    if not records:
+        return COLUMNS, records, []
+    header = [c.strip().lower() for c in records[0][1]]
+    if "email" not in header:
+        return COLUMNS, records, []
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown or "name" not in header or len(set(header)) != len(header):
+        return COLUMNS, [], [
+            "The header row must name the columns name, email and (optionally) role, each once."
+        ]
+    return tuple(header), records[1:], []
+
+
+def _row(line: int, cells: list[str], columns: tuple[str, ...]) -> RosterRow:
+    """One record as a row, with the problems that show within the row itself."""
+    values = dict(zip(columns, (c.strip() for c in cells)))
+    row = RosterRow(
+        line=line,
+        name=values.get("name", ""),
+        email=normalise_email(values.get("email", "")),
+        role=(values.get("role") or ROLE_STUDENT).lower(),
+    )
+    if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+        row.errors.append(f"Too many columns (expected {', '.join(columns)}).")
+    if not row.name:
+        row.errors.append("Name is missing.")
+    elif len(row.name) > MAX_NAME:
+        row.errors.append(f"Name is longer than {MAX_NAME} characters.")
+    problem = email_problem(row.email)
+    if problem:
+        row.errors.append(problem)
+    if row.role not in ROLES:
+        row.errors.append(f"Unknown role “{values.get('role')}” (use student, ta or instructor).")
+    return row
+
+
+def _check_against_course(course: Course, rows: list[RosterRow]) -> None:
+    """Mark duplicates within the file and people already enrolled; note existing accounts."""
+    emails = {r.email for r in rows if r.email}
+    users = {
+        u.email.lower(): u
+        for u in db.session.scalars(select(User).where(func.lower(User.email).in_(emails)))
+    }
+    enrolled = dict(
+        db.session.execute(
+            select(Enrollment.user_id, Enrollment.role).where(Enrollment.course_id == course.id)
+        ).all()
+    )
+    first_line: dict[str, int] = {}
+    for row in rows:
+        if not row.email:
+            continue
+        if row.email in first_line:
+            row.errors.append(f"Duplicate: the same email is on row {first_line[row.email]}.")
+        else:
+            first_line[row.email] = row.line
+        row.existing = users.get(row.email)
+        if row.existing is not None and row.existing.id in enrolled:
+            role = role_label(enrolled[row.existing.id])
+            row.errors.append(f"Already enrolled in this course (as {role}).")
+
+
+def import_rows(course: Course, rows: list[RosterRow]) -> list[tuple[Enrollment, Optional[str]]]:
+    """Enroll every row (all must be ok); returns each enrollment with its temporary password, if new."""
+    if not all(row.ok for row in rows):
+        raise ValueError("a roster with errors cannot be imported")
+    return [enroll_person(course, row.name, row.email, row.role) for row in rows]
