@@ -305,8 +305,6 @@ ROOM_MODERATOR = "moderator"
 ROOM_AUTHOR = "author"
 ROOM_CRITIC = "critic"
 PUBLIC_QUESTION_STATES = (Q_QUEUED, Q_LIVE, Q_ANSWERED)
-ASK_PHASES = ("presenting", "panel")
-VERDICT_PHASES = ("panel", "closed")
 
 
 def room_role(user, presentation: Presentation) -> Optional[str]:
@@ -340,7 +338,7 @@ def can_ask(user, room: PanelRoom) -> bool:
     """Critics ask while the room is open for questions, unless muted; authors answer."""
     return (
         room_role(user, room.presentation) == ROOM_CRITIC
-        and room.phase in ASK_PHASES
+        and room.phase in ("presenting", "panel")
         and not is_muted(user, room)
     )
 
@@ -380,33 +378,37 @@ def can_view_transcript(user, presentation: Presentation) -> bool:
     return room_role(user, presentation) is not None
 
 
-def can_cast_verdict(user, room: PanelRoom) -> bool:
-    """Critics vote on the paper's verdict once the panel has begun (changeable until the end)."""
-    return room_role(user, room.presentation) == ROOM_CRITIC and room.phase in VERDICT_PHASES
+# --------------------------------------------------------------------------- slides, summary, sign-up
 
 
-def can_follow_up(user, question: Question) -> bool:
-    """One follow-up on an answered question, by its asker, when the room allows follow-ups."""
-    return (
-        question.room.follow_ups_allowed
-        and question.state == Q_ANSWERED
-        and _user_id(user) == question.asker_id
-        and can_ask(user, question.room)
+def can_sign_up(user, course_id: int) -> bool:
+    """Students claim a paper and a slot themselves; staff place people through the schedule."""
+    return is_student(user, course_id)
+
+
+def can_edit_slides(user, presentation: Presentation) -> bool:
+    """The presenting group attaches slides; staff may fix them."""
+    uid = _user_id(user)
+    return uid is not None and (
+        uid in presentation.member_ids("presenting") or is_staff(user, presentation.course_id)
     )
 
 
-def audience_sees_question(audience: str, question: Question) -> bool:
-    """What a whole audience of the room (moderator/author/critic) is shown, for broadcasts."""
-    return audience == ROOM_MODERATOR or question.state in PUBLIC_QUESTION_STATES
+def is_summary_open(presentation: Presentation, now: datetime) -> bool:
+    """A summary is accepted at or before its deadline; without a deadline it stays open."""
+    return presentation.summary_deadline is None or now <= presentation.summary_deadline
 
 
-def audience_asker_label(audience: str, question: Question) -> Optional[str]:
-    """The asker's name as broadcast to an audience; None for anonymous questions outside staff."""
-    if question.anonymous and audience != ROOM_MODERATOR:
-        return None
-    return question.asker.display_name
+def can_write_summary(user, presentation: Presentation, now: datetime) -> bool:
+    """The summary-writing group submits or updates the summary until its deadline."""
+    uid = _user_id(user)
+    return (
+        uid is not None
+        and uid in presentation.member_ids("summary")
+        and is_summary_open(presentation, now)
+    )
 
 
-def audience_sees_verdict(audience: str, room: PanelRoom) -> bool:
-    """Verdict counts: moderators at any time, everyone else once the room is closed."""
-    return audience == ROOM_MODERATOR or room.phase == "closed"
+def can_view_summary(user, presentation: Presentation) -> bool:
+    """The class reads a presentation's summary once it has been submitted."""
+    return presentation.summary_submitted_at is not None and is_member(user, presentation.course_id)

@@ -1,10 +1,15 @@
 """Helpers shared by the feature blueprints: fetch-or-404 with the policy's permission."""
 from __future__ import annotations
 
-from flask import abort
+from typing import Optional
+from urllib.parse import urlsplit
+
+from flask import abort, flash
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms.validators import ValidationError
 
 import policy
 from extensions import db
@@ -26,12 +31,43 @@ def course_or_404(course_id: int, need: str = "member") -> Course:
     return course
 
 
+def of_course_or_404(model, course: Course, object_id: int):
+    """A row of ``model`` (paper, class session, presentation…) belonging to this course, or 404."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.course_id != course.id:
+        abort(404)
+    return obj
+
+
 def presentation_or_404(course: Course, presentation_id: int) -> Presentation:
     """A presentation of this course, or 404."""
-    presentation = db.session.get(Presentation, presentation_id)
-    if presentation is None or presentation.course_id != course.id:
-        abort(404)
-    return presentation
+    return of_course_or_404(Presentation, course, presentation_id)
+
+
+def delete_unless(obj, blocked: Optional[str], done: str) -> bool:
+    """Delete ``obj`` on a valid (CSRF-checked) POST unless ``blocked`` says why it must stay.
+
+    The outcome is flashed; returns whether the row was deleted.
+    """
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if blocked:
+        flash(blocked, "error")
+        return False
+    db.session.delete(obj)
+    db.session.commit()
+    flash(done, "success")
+    return True
+
+
+def http_url(form, field) -> None:
+    """Form validator: an empty value or an absolute http(s) address (never javascript: etc.)."""
+    value = (field.data or "").strip()
+    field.data = value
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValidationError("Give a web address that starts with http:// or https://.")
 
 
 def course_presentations(course: Course) -> list[Presentation]:
