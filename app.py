@@ -1,5 +1,10 @@
 """Colloquy: the application factory, and ``python app.py`` to serve it with Socket.IO."""
 import os
+import warnings
+
+# eventlet is the default server by design and kept working alongside gevent; its
+# import-time deprecation notice would only clutter every command's output.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 if __name__ == "__main__":
     # Patch the standard library before Flask, SQLAlchemy or a driver is imported,

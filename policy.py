@@ -305,6 +305,8 @@ ROOM_MODERATOR = "moderator"
 ROOM_AUTHOR = "author"
 ROOM_CRITIC = "critic"
 PUBLIC_QUESTION_STATES = (Q_QUEUED, Q_LIVE, Q_ANSWERED)
+ASK_PHASES = ("presenting", "panel")
+VERDICT_PHASES = ("panel", "closed")
 
 
 def room_role(user, presentation: Presentation) -> Optional[str]:
@@ -338,7 +340,7 @@ def can_ask(user, room: PanelRoom) -> bool:
     """Critics ask while the room is open for questions, unless muted; authors answer."""
     return (
         room_role(user, room.presentation) == ROOM_CRITIC
-        and room.phase in ("presenting", "panel")
+        and room.phase in ASK_PHASES
         and not is_muted(user, room)
     )
 
@@ -376,6 +378,38 @@ def asker_label(user, question: Question) -> Optional[str]:
 def can_view_transcript(user, presentation: Presentation) -> bool:
     """The transcript follows the room: everyone enrolled in the course."""
     return room_role(user, presentation) is not None
+
+
+def can_cast_verdict(user, room: PanelRoom) -> bool:
+    """Critics vote on the paper's verdict once the panel has begun (changeable until the end)."""
+    return room_role(user, room.presentation) == ROOM_CRITIC and room.phase in VERDICT_PHASES
+
+
+def can_follow_up(user, question: Question) -> bool:
+    """One follow-up on an answered question, by its asker, when the room allows follow-ups."""
+    return (
+        question.room.follow_ups_allowed
+        and question.state == Q_ANSWERED
+        and _user_id(user) == question.asker_id
+        and can_ask(user, question.room)
+    )
+
+
+def audience_sees_question(audience: str, question: Question) -> bool:
+    """What a whole audience of the room (moderator/author/critic) is shown, for broadcasts."""
+    return audience == ROOM_MODERATOR or question.state in PUBLIC_QUESTION_STATES
+
+
+def audience_asker_label(audience: str, question: Question) -> Optional[str]:
+    """The asker's name as broadcast to an audience; None for anonymous questions outside staff."""
+    if question.anonymous and audience != ROOM_MODERATOR:
+        return None
+    return question.asker.display_name
+
+
+def audience_sees_verdict(audience: str, room: PanelRoom) -> bool:
+    """Verdict counts: moderators at any time, everyone else once the room is closed."""
+    return audience == ROOM_MODERATOR or room.phase == "closed"
 
 
 # --------------------------------------------------------------------------- slides, summary, sign-up

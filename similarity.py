@@ -65,8 +65,9 @@ from typing import Generic, Iterable, NamedTuple, Optional, Sequence, TypeVar, U
 from sqlalchemy import select
 
 import policy
+import reviewing
 from extensions import db
-from models import REVIEW_SUBMITTED, STAFF_ROLES, Course, Enrollment, Paper, Presentation, Review, User
+from models import STAFF_ROLES, Course, Enrollment, Paper, Presentation, Review, User
 from timeutil import now_utc
 
 SHINGLE_WORDS = 5
@@ -114,6 +115,9 @@ class Match:
     spans_b: tuple[Span, ...]
 
 
+TextLike = Union[str, Fingerprint]
+
+
 def normalise(text: str) -> str:
     """Lower case, no punctuation, single spaces: the form texts and titles are compared in."""
     return " ".join(m.group().casefold() for m in _WORD.finditer(text or ""))
@@ -128,7 +132,7 @@ def fingerprint(text: str, k: int = SHINGLE_WORDS) -> Fingerprint:
     elif len(words) < k:
         shingles = (tuple(words),)
     else:
-        shingles = tuple(tuple(words[i : i + k]) for i in range(len(words) - k + 1))
+        shingles = tuple(zip(*(words[i:] for i in range(k))))
     return Fingerprint(text=text or "", spans=tuple(m.span() for m in matches), shingles=shingles)
 
 
@@ -159,11 +163,16 @@ def shared_spans(fp: Fingerprint, shared: frozenset[Shingle]) -> tuple[Span, ...
     return tuple(runs)
 
 
-def _as_fingerprint(value: Union[str, Fingerprint]) -> Fingerprint:
+def _as_fingerprint(value: TextLike) -> Fingerprint:
     return value if isinstance(value, Fingerprint) else fingerprint(value)
 
 
-def compare(a: Union[str, Fingerprint], b: Union[str, Fingerprint]) -> Match:
+def fingerprints(items: Iterable[tuple[K, TextLike]]) -> list[tuple[K, Fingerprint]]:
+    """(key, text) items as (key, fingerprint), each text cut into shingles once."""
+    return [(key, _as_fingerprint(value)) for key, value in items]
+
+
+def compare(a: TextLike, b: TextLike) -> Match:
     """Score two texts and locate the passages they share."""
     fa, fb = _as_fingerprint(a), _as_fingerprint(b)
     shared = fa.shingle_set & fb.shingle_set
@@ -207,22 +216,23 @@ class Pair(Generic[K, L]):
 
 
 def find_similar(
-    left: Sequence[tuple[K, str]],
-    right: Optional[Sequence[tuple[L, str]]] = None,
+    left: Sequence[tuple[K, TextLike]],
+    right: Optional[Sequence[tuple[L, TextLike]]] = None,
     threshold: float = DEFAULT_THRESHOLD,
 ) -> list[Pair]:
     """Pairs scoring at least ``threshold``, best first.
 
-    ``left`` and ``right`` are (key, text) items. Without ``right`` every unordered pair within
-    ``left`` is compared; with it, every item of ``left`` against every item of ``right``.
+    ``left`` and ``right`` are (key, text or fingerprint) items. Without ``right`` every
+    unordered pair within ``left`` is compared; with it, every item of ``left`` against every
+    item of ``right``.
     """
-    left_fps = [(key, fingerprint(text)) for key, text in left]
+    left_fps = fingerprints(left)
     if right is None:
         candidates = [
             (left_fps[i], left_fps[j]) for i in range(len(left_fps)) for j in range(i + 1, len(left_fps))
         ]
     else:
-        right_fps = [(key, fingerprint(text)) for key, text in right]
+        right_fps = fingerprints(right)
         candidates = [(a, b) for a in left_fps for b in right_fps]
     pairs = []
     for (key_a, fa), (key_b, fb) in candidates:
@@ -282,14 +292,9 @@ def threshold_for(course: Course) -> float:
 
 
 def submitted_reviews(presentation: Presentation) -> list[Review]:
-    """The presentation's submitted reviews, in pseudonym order (drafts are never compared)."""
-    return list(
-        db.session.scalars(
-            select(Review)
-            .where(Review.presentation_id == presentation.id, Review.status == REVIEW_SUBMITTED)
-            .order_by(Review.pseudonym_no, Review.id)
-        )
-    )
+    """The presentation's submitted reviews in pseudonym order (drafts are never compared, V1)."""
+    reviews = reviewing.submitted_reviews(presentation).values()
+    return sorted(reviews, key=lambda r: (r.pseudonym_no or 0, r.id))
 
 
 def earlier_reviews(presentation: Presentation, viewer: User, now: datetime) -> list[Review]:
@@ -321,7 +326,7 @@ def flag_pairs(
     also with reviews of the same paper in the viewer's other staff courses.
     """
     threshold = threshold_for(presentation.course) if threshold is None else threshold
-    items = [(r, r.text_for_comparison()) for r in submitted_reviews(presentation)]
+    items = fingerprints((r, r.text_for_comparison()) for r in submitted_reviews(presentation))
     flags = _flags(KIND_REVIEWS, find_similar(items, threshold=threshold))
     paper = presentation.paper
     if (paper.abstract or "").strip():

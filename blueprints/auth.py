@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from blueprints.panel.fanout import end_user_sockets
 from extensions import db, limiter
 from models import ROLE_STUDENT, Course, Enrollment, User
 from passwords import hash_password, needs_rehash, verify_password
@@ -86,9 +87,11 @@ def login():
 @login_required
 def logout():
     """End every session of this user: the session token is rotated, so old cookies stop working."""
+    user_id = current_user.id
     current_user.rotate_session_token()
     db.session.commit()
     logout_user()
+    end_user_sockets(user_id)
     flash("You are logged out.", "success")
     return redirect(url_for("auth.login"))
 

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms import (
     BooleanField,
@@ -51,6 +52,16 @@ ROLE_CHOICES = [SelectChoice(r, roster.role_label(r)) for r in ROLES]
 
 
 bp.add_app_template_filter(roster.role_label, "role_label")
+
+
+def _committed() -> bool:
+    """Commit; False (rolled back) when a concurrent request made a row this one would duplicate."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- forms
@@ -370,16 +381,16 @@ def add_member(course_id):
     if not form.validate_on_submit():
         return _render_roster(course, add_form=form)
     existing = find_user_by_email(form.email.data)
-    if existing is not None and roster.enrollment_of(course.id, existing.id) is not None:
-        form.email.errors.append(f"{existing.display_name} ({existing.email}) is already enrolled in this course.")
-        return _render_roster(course, add_form=form)
-    enrollment, password = roster.enroll_person(course, form.name.data, form.email.data, form.role.data)
-    db.session.commit()
-    user = enrollment.user
-    flash(f"{user.display_name} is enrolled as {roster.role_label(enrollment.role)}.", "success")
-    if password is None:
-        return redirect(url_for("courses.roster", course_id=course.id))
-    return _render_roster(course, created=[(user, password)])
+    if existing is None or roster.enrollment_of(course.id, existing.id) is None:
+        enrollment, password = roster.enroll_person(course, form.name.data, form.email.data, form.role.data)
+        if _committed():
+            user = enrollment.user
+            flash(f"{user.display_name} is enrolled as {roster.role_label(enrollment.role)}.", "success")
+            if password is None:
+                return redirect(url_for("courses.roster", course_id=course.id))
+            return _render_roster(course, created=[(user, password)])
+    form.email.errors.append(f"{form.email.data.strip()} is already enrolled in this course.")
+    return _render_roster(course, add_form=form)
 
 
 def _member_or_404(course: Course, user_id: int) -> Enrollment:
@@ -482,16 +493,19 @@ def import_confirm(course_id):
         flash("Upload the roster file again.", "error")
         return redirect(url_for("courses.roster", course_id=course.id))
     rows, file_errors = roster.read_roster_csv(course, form.csv_text.data)
-    if file_errors or not all(r.ok for r in rows):
-        flash("The roster has problems now (it may have changed since the preview). Nothing was imported.", "error")
-        return _render_preview(course, form.csv_text.data, rows, file_errors, status=409)
-    imported = roster.import_rows(course, rows)
-    db.session.commit()
-    created = [(enrollment.user, password) for enrollment, password in imported if password]
-    flash(f"Imported {len(imported)} people ({len(created)} new accounts).", "success")
-    return no_store(
-        make_response(render_template("courses/import_done.html", course=course, imported=imported, created=created))
-    )
+    if not file_errors and all(r.ok for r in rows):
+        imported = roster.import_rows(course, rows)
+        if _committed():
+            created = [(enrollment.user, password) for enrollment, password in imported if password]
+            flash(f"Imported {len(imported)} people ({len(created)} new accounts).", "success")
+            return no_store(
+                make_response(
+                    render_template("courses/import_done.html", course=course, imported=imported, created=created)
+                )
+            )
+        rows, file_errors = roster.read_roster_csv(course, form.csv_text.data)  # what changed meanwhile
+    flash("The roster has problems now (it may have changed since the preview). Nothing was imported.", "error")
+    return _render_preview(course, form.csv_text.data, rows, file_errors, status=409)
 
 
 # --------------------------------------------------------------------------- join
@@ -504,17 +518,23 @@ def join():
     form = JoinForm()
     if form.validate_on_submit():
         course = db.session.scalar(select(Course).where(Course.join_code == form.join_code.data.strip().upper()))
-        if course is None:
-            form.join_code.errors.append("No course has this join code. Check it with your instructor.")
-        elif not course.join_enabled:
-            form.join_code.errors.append(
-                "This course is not accepting students with its join code right now. Ask your instructor."
-            )
-        elif policy.is_member(current_user, course.id):
-            form.join_code.errors.append(f"You are already enrolled in {course.title}.")
-        else:
+        problem = _join_problem(course)
+        if problem is None:
             db.session.add(Enrollment(user_id=current_user.id, course_id=course.id, role=ROLE_STUDENT))
-            db.session.commit()
-            flash(f"Welcome to {course.title}.", "success")
-            return redirect(url_for("courses.home", course_id=course.id))
+            if _committed():
+                flash(f"Welcome to {course.title}.", "success")
+                return redirect(url_for("courses.home", course_id=course.id))
+            problem = _join_problem(course) or "Something changed meanwhile; please try again."
+        form.join_code.errors.append(problem)
     return render_template("courses/join.html", form=form)
+
+
+def _join_problem(course: Course | None) -> str | None:
+    """Why the current user cannot join this course with its code, or None."""
+    if course is None:
+        return "No course has this join code. Check it with your instructor."
+    if not course.join_enabled:
+        return "This course is not accepting students with its join code right now. Ask your instructor."
+    if policy.is_member(current_user, course.id):
+        return f"You are already enrolled in {course.title}."
+    return None

@@ -7,7 +7,9 @@ private even here (V1): a critic with only a draft counts as not submitted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, make_response, render_template, request
 from flask_login import current_user, login_required
@@ -23,11 +25,12 @@ from blueprints.common import course_or_404, course_presentations, presentation_
 from extensions import db
 from models import AuditEvent, Course, Enrollment, Presentation, User
 from security import no_store
-from timeutil import now_utc
+from timeutil import format_local, now_utc
 
 bp = Blueprint("integrity", __name__)
 
 AUDIT_PER_PAGE = 50
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
 
 
 # --------------------------------------------------------------------------- status of critics
@@ -136,7 +139,10 @@ def audit_kinds(course: Course) -> list[str]:
     """The kinds of event recorded in the course so far."""
     return list(
         db.session.scalars(
-            select(AuditEvent.kind).where(AuditEvent.course_id == course.id).distinct().order_by(AuditEvent.kind)
+            select(AuditEvent.kind)
+            .where(AuditEvent.course_id == course.id)
+            .distinct()
+            .order_by(AuditEvent.kind)
         )
     )
 
@@ -170,6 +176,27 @@ def audit_query(course: Course, person_id: int, kind: str):
     return stmt
 
 
+def detail_value(value: Any, course: Course) -> str:
+    """An audit detail value as people read it: times in the course's zone, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(detail_value(v, course) for v in value)
+    if isinstance(value, str) and ISO_INSTANT.fullmatch(value):
+        return format_local(datetime.fromisoformat(value.replace("Z", "+00:00")), course.timezone)
+    return str(value)
+
+
+def detail_items(event: AuditEvent, course: Course) -> list[tuple[str, str]]:
+    """The event's detail as (label, text) pairs, sorted by label."""
+    return [
+        (key.replace("_", " "), detail_value(value, course))
+        for key, value in sorted((event.detail or {}).items())
+    ]
+
+
 @bp.route("/courses/<int:course_id>/integrity/audit")
 @login_required
 def audit_log(course_id):
@@ -190,4 +217,11 @@ def audit_log(course_id):
         params["person"] = person_id
     if kind:
         params["kind"] = kind
-    return _staff_page("integrity/audit.html", course=course, form=form, page=page, params=params)
+    return _staff_page(
+        "integrity/audit.html",
+        course=course,
+        form=form,
+        page=page,
+        params=params,
+        details={event.id: detail_items(event, course) for event in page.items},
+    )

@@ -46,7 +46,7 @@ class SearchForm(FlaskForm):
             Length(min=MIN_QUERY, max=200, message="Type between 2 and 200 characters."),
         ],
         filters=[lambda value: value.strip() if value else value],
-        description="Every word must appear: titles, authors, abstracts, topics and the reviews you may read.",
+        description="Every word must appear in a title, authors, abstract, topic or a review you may read.",
     )
 
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0, login
+import roster
+from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0, login
 from extensions import db
 from models import AuditEvent, Course, Enrollment, User
 from review_form import DEFAULT_REVIEW_FORM, format_review_form, parse_review_form, review_form_fields
@@ -477,6 +478,38 @@ def test_csv_valid_import_creates_users_and_enrollments(teacher, course, make, a
     # Confirming twice imports nothing more: everyone is enrolled now.
     assert confirm(teacher, course, csv_text).status_code == 409
     assert count(Enrollment, Enrollment.course_id == course.id) == 4
+
+
+def test_csv_import_failing_midway_leaves_nothing_behind(teacher, course, monkeypatch):
+    real_hash, calls = roster.hash_password, []
+
+    def failing_hash(password):
+        calls.append(password)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real_hash(password)
+
+    monkeypatch.setattr(roster, "hash_password", failing_hash)
+    resp = confirm(teacher, course, "One,one@example.edu\nTwo,two@example.edu\nThree,three@example.edu\n")
+    assert resp.status_code == 500 and len(calls) == 2
+    assert count(User, User.email.in_(["one@example.edu", "two@example.edu", "three@example.edu"])) == 0
+    assert count(Enrollment, Enrollment.course_id == course.id) == 1
+
+
+def test_csv_import_conflicting_at_commit_imports_nothing(teacher, course, monkeypatch):
+    real_import = roster.import_rows
+
+    def racing_import(course_, rows):
+        imported = real_import(course_, rows)
+        # As if another request enrolled the first person between the check and the commit.
+        db.session.add(Enrollment(user=imported[0][0].user, course=course_, role=ROLE_STUDENT))
+        return imported
+
+    monkeypatch.setattr(roster, "import_rows", racing_import)
+    resp = confirm(teacher, course, "One,one@example.edu\nTwo,two@example.edu\n")
+    assert resp.status_code == 409 and "Nothing was imported" in text(resp)
+    assert count(User, User.email.in_(["one@example.edu", "two@example.edu"])) == 0
+    assert count(Enrollment, Enrollment.course_id == course.id) == 1
 
 
 def test_csv_header_may_reorder_columns(teacher, course):

@@ -44,6 +44,14 @@ def url(course, presentation=None, audit_log=False):
     return f"/courses/{course.id}/integrity"
 
 
+def page_url(course, presentation, page: str) -> str:
+    return {
+        "overview": url(course),
+        "presentation": url(course, presentation),
+        "audit": url(course, audit_log=True),
+    }[page]
+
+
 def critic_row(html: str, user) -> str:
     match = re.search(rf'<tr class="critic-row" id="critic-{user.id}">(.*?)</tr>', html, re.S)
     assert match, f"no row for {user.display_name}"
@@ -56,7 +64,7 @@ def critic_row(html: str, user) -> str:
 @pytest.mark.parametrize("page", ["overview", "presentation", "audit"])
 def test_students_get_403_and_strangers_404(make, login_as, course_setup, page):
     course, staff, ta, presentation = course_setup
-    target = {"overview": url(course), "presentation": url(course, presentation), "audit": url(course, audit_log=True)}[page]
+    target = page_url(course, presentation, page)
     student = make.member(course)
     stranger = make.user()
     assert login_as(student).get(target).status_code == 403
@@ -67,7 +75,7 @@ def test_students_get_403_and_strangers_404(make, login_as, course_setup, page):
 @pytest.mark.parametrize("page", ["overview", "presentation", "audit"])
 def test_instructor_and_ta_see_the_pages_never_stored(login_as, course_setup, page):
     course, staff, ta, presentation = course_setup
-    target = {"overview": url(course), "presentation": url(course, presentation), "audit": url(course, audit_log=True)}[page]
+    target = page_url(course, presentation, page)
     for user in (staff, ta):
         resp = login_as(user).get(target)
         assert resp.status_code == 200
@@ -225,7 +233,17 @@ def events(make, course_setup):
         kind = "review.submit" if i % 2 else "review.edit"
         event = audit.record(kind, course.id, who.id, presentation_id=presentation.id, n=i)
         event.created_at = T0 - timedelta(minutes=130 - i)
-    audit.record("extension.grant", course.id, staff.id, subject_id=sam.id, presentation_id=presentation.id, n=999)
+    audit.record(
+        "extension.grant",
+        course.id,
+        staff.id,
+        subject_id=sam.id,
+        presentation_id=presentation.id,
+        n=999,
+        new_deadline="2026-03-05T04:59:00Z",
+        previous=None,
+        review_ids=[3, 4],
+    )
     db.session.commit()
     return course, staff, sam, uma
 
@@ -281,3 +299,6 @@ def test_audit_log_shows_times_in_course_zone(login_as, events):
     event = db.session.query(AuditEvent).filter_by(kind="extension.grant").one()
     assert format_local(event.created_at, course.timezone) in html
     assert "Prof Ada" in html and "Sam Student" in html
+    assert "<dt>new deadline</dt><dd>Wed 4 Mar 2026, 23:59 EST</dd>" in html
+    assert "<dt>previous</dt><dd>—</dd>" in html
+    assert "<dt>review ids</dt><dd>3, 4</dd>" in html

@@ -1,0 +1,216 @@
+"""Broadcasting a committed change to each audience, and who is in which room (presence).
+
+Socket.IO rooms: ``panel:<room_id>:<audience>`` per audience and ``panel-user:<user_id>``
+for one user's private events. Presence is the only room state kept in memory: it lists the
+sockets connected to this process (with several server processes, each counts its own).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+
+import policy
+from blueprints.panel import payloads, service
+from extensions import db, socketio
+from models import PanelRoom, Question, User
+
+NAMESPACE = "/panel"
+
+
+def audience_room(room_id: int, audience: str) -> str:
+    """The Socket.IO room of one audience of a panel room."""
+    return f"panel:{room_id}:{audience}"
+
+
+def user_room(user_id: int) -> str:
+    """The Socket.IO room of one user's sockets (private events, forced logout)."""
+    return f"panel-user:{user_id}"
+
+
+def _emit(event: str, data: dict, to) -> None:
+    socketio.emit(event, data, to=to, namespace=NAMESPACE)
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def publish(change: service.Change) -> None:
+    """Send what a committed action changed, built separately for each audience."""
+    if change.replayed:
+        return
+    room = db.session.get(PanelRoom, change.room_id)
+    votes = service.vote_counts(room.id)
+    queue = service.queue_order(room.id, votes) if change.questions else []
+    for question_id in sorted(change.questions):
+        question = db.session.get(Question, question_id)
+        _publish_question(question, change, votes.get(question.id, 0), queue)
+    if change.room:
+        data = payloads.room_event(room, change.seq)
+        _emit("room", data, [audience_room(room.id, a) for a in payloads.AUDIENCES])
+    if change.verdict:
+        _publish_verdict(room, change.seq)
+    for notice in change.notices:
+        _emit("notice", payloads.notice_event(room.id, change.seq, notice), user_room(notice.user_id))
+    for user_id, question_id, voted in change.my_votes:
+        data = payloads.my_vote_event(room.id, change.seq, question_id, voted)
+        _emit("my_vote", data, user_room(user_id))
+
+
+def _publish_question(question: Question, change: service.Change, votes: int, queue: list[int]) -> None:
+    room_id, seq = question.room_id, change.seq
+    was_public = change.questions[question.id]
+    for audience in payloads.AUDIENCES:
+        to = audience_room(room_id, audience)
+        if policy.audience_sees_question(audience, question):
+            view = payloads.question_for_audience(question, audience, votes)
+            _emit("question", payloads.question_event(room_id, seq, view, queue), to)
+        elif was_public:
+            _emit("question_removed", payloads.removed_event(room_id, seq, question.id, queue), to)
+    # Sent last, so the asker's own view is the one their sockets keep.
+    own = payloads.question_for_asker(question, votes)
+    _emit("question", payloads.question_event(room_id, seq, own, queue), user_room(question.asker_id))
+
+
+def _publish_verdict(room: PanelRoom, seq: int) -> None:
+    data = payloads.verdict_event(room, seq)
+    for audience in payloads.AUDIENCES:
+        if policy.audience_sees_verdict(audience, room):
+            _emit("verdict", data, audience_room(room.id, audience))
+
+
+# --------------------------------------------------------------------------- presence
+
+
+@dataclass
+class _Presence:
+    """Sockets of this process: sid → user, and per panel room sid → (user, audience)."""
+
+    users: dict[str, int] = field(default_factory=dict)
+    rooms: dict[int, dict[str, tuple[int, str]]] = field(default_factory=dict)
+    due: set[int] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _state() -> _Presence:
+    """This app's presence registry."""
+    return current_app.extensions.setdefault("panel_presence", _Presence())
+
+
+def connected(sid: str, user_id: int) -> None:
+    """A socket of this user connected: it joins the user's private room."""
+    state = _state()
+    with state.lock:
+        state.users[sid] = user_id
+    socketio.server.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
+
+
+def audience_of(sid: str, room_id: int) -> str | None:
+    """The audience the socket joined in this panel room, if it joined."""
+    entry = _state().rooms.get(room_id, {}).get(sid)
+    return entry[1] if entry else None
+
+
+def enter(sid: str, room_id: int, audience: str) -> None:
+    """Put the socket in one audience of the room (leaving any other audience of it)."""
+    previous = audience_of(sid, room_id)
+    if previous is not None and previous != audience:
+        socketio.server.leave_room(sid, audience_room(room_id, previous), namespace=NAMESPACE)
+    socketio.server.enter_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
+    state = _state()
+    with state.lock:
+        state.rooms.setdefault(room_id, {})[sid] = (state.users.get(sid), audience)
+    if previous != audience:
+        publish_presence(room_id)
+
+
+def leave(sid: str, room_id: int) -> None:
+    """Take the socket out of the panel room."""
+    audience = audience_of(sid, room_id)
+    if audience is None:
+        return
+    socketio.server.leave_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
+    state = _state()
+    with state.lock:
+        state.rooms.get(room_id, {}).pop(sid, None)
+    publish_presence(room_id)
+
+
+def disconnected(sid: str) -> None:
+    """The socket is gone: leave every panel room it was in."""
+    state = _state()
+    for room_id in [r for r, sids in list(state.rooms.items()) if sid in sids]:
+        leave(sid, room_id)
+    with state.lock:
+        state.users.pop(sid, None)
+
+
+def presence(room_id: int) -> dict:
+    """Users in the room by role (counts), and their names (for moderators)."""
+    state = _state()
+    with state.lock:
+        members = set(state.rooms.get(room_id, {}).values())
+    counts = {audience: 0 for audience in payloads.AUDIENCES}
+    by_user = {}
+    for user_id, audience in members:
+        if user_id is not None and user_id not in by_user:
+            by_user[user_id] = audience
+            counts[audience] += 1
+    names = dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(by_user))).all()
+    ) if by_user else {}
+    listing = sorted(
+        ({"user_id": uid, "name": names.get(uid, ""), "role": role} for uid, role in by_user.items()),
+        key=lambda p: (payloads.AUDIENCES.index(p["role"]), p["name"].lower(), p["user_id"]),
+    )
+    return {"counts": counts, "names": listing}
+
+
+def publish_presence(room_id: int) -> None:
+    """Tell the room who is there; a burst of joins within PANEL_PRESENCE_DELAY is sent once."""
+    delay = current_app.config.get("PANEL_PRESENCE_DELAY", 0.5)
+    if not delay:
+        _send_presence(room_id)
+        return
+    state = _state()
+    with state.lock:
+        if room_id in state.due:
+            return
+        state.due.add(room_id)
+    socketio.start_background_task(_send_presence_later, current_app._get_current_object(), room_id, delay)
+
+
+def _send_presence_later(app, room_id: int, delay: float) -> None:
+    socketio.sleep(delay)
+    with app.app_context():
+        state = _state()
+        with state.lock:
+            state.due.discard(room_id)
+        try:
+            _send_presence(room_id)
+        finally:
+            db.session.remove()
+
+
+def _send_presence(room_id: int) -> None:
+    seq = db.session.scalar(select(PanelRoom.seq).where(PanelRoom.id == room_id))
+    if seq is None:
+        return
+    current = presence(room_id)
+    for audience in payloads.AUDIENCES:
+        data = payloads.presence_event(room_id, seq, audience, current)
+        _emit("presence", data, audience_room(room_id, audience))
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def end_user_sockets(user_id: int) -> None:
+    """Tell every open panel socket of the user that the session ended, and close them."""
+    room = user_room(user_id)
+    _emit("forced_logout", {}, room)
+    sids = [sid for sid, _ in socketio.server.manager.get_participants(NAMESPACE, room)]
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)

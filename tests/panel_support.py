@@ -1,0 +1,107 @@
+"""A panel room with its cast (instructor, TA, authors, critics) and socket helpers for tests."""
+from __future__ import annotations
+
+import itertools
+import json
+
+from blueprints.panel import service
+from extensions import db, socketio
+from models import ROLE_INSTRUCTOR, ROLE_TA, PanelRoom
+
+NS = "/panel"
+_cids = itertools.count(1)
+
+
+def new_cid() -> str:
+    """A fresh client-made action id."""
+    return f"cid-{next(_cids)}"
+
+
+class Sock:
+    """A Socket.IO test client of one user in namespace /panel, with ack-returning helpers."""
+
+    def __init__(self, app, flask_client, user, room_id):
+        self.user = user
+        self.room_id = room_id
+        self.client = socketio.test_client(app, namespace=NS, flask_test_client=flask_client)
+
+    @property
+    def connected(self) -> bool:
+        return self.client.is_connected(NS)
+
+    def emit(self, event: str, *args):
+        """Emit and return the ack."""
+        return self.client.emit(event, *args, namespace=NS, callback=True)
+
+    def join(self, last_seq=None):
+        payload = {"room_id": self.room_id}
+        if last_seq is not None:
+            payload["last_seq"] = last_seq
+        return self.emit("join", payload)
+
+    def act(self, event: str, cid: str | None = None, **payload):
+        """A room action with this room's id and a fresh cid (unless given)."""
+        payload.setdefault("room_id", self.room_id)
+        return self.emit(event, {"cid": cid or new_cid(), **payload})
+
+    def received(self) -> list[dict]:
+        """Messages received since the last call (also after a disconnect)."""
+        messages = [m for m in self.client.queue if m["namespace"] == NS]
+        self.client.queue = [m for m in self.client.queue if m["namespace"] != NS]
+        return messages
+
+    def events(self, name: str) -> list:
+        """Payloads of one event among the messages received since the last call."""
+        return [m["args"][0] if m["args"] else None for m in self.received() if m["name"] == name]
+
+    def raw(self) -> str:
+        """Everything received since the last call, as JSON text."""
+        return json.dumps(self.received(), sort_keys=True)
+
+
+class PanelCast:
+    """One course, one presentation, its room, and people in every room role."""
+
+    def __init__(self, app, make, critics: int = 3):
+        self.app = app
+        self.course = make.course()
+        self.instructor = make.member(self.course, ROLE_INSTRUCTOR, name="Ines Instructor")
+        self.ta = make.member(self.course, ROLE_TA, name="Theo TA")
+        self.presenter = make.member(self.course, name="Paula Presenter")
+        self.summarizer = make.member(self.course, name="Sam Summarizer")
+        self.critics = [make.member(self.course, name=f"Critic {n}") for n in range(1, critics + 1)]
+        self.presentation = make.presentation(
+            self.course, presenters=[self.presenter], summarizers=[self.summarizer]
+        )
+        self.room = service.room_for(self.presentation)
+        self._clients = {}
+
+    def flask_client(self, user):
+        """One logged-in Flask test client per user (shared by that user's sockets).
+
+        The session is written directly (as the login form would) to spare an argon2
+        verification per user; tests/test_auth.py covers the login form itself.
+        """
+        if user.id not in self._clients:
+            client = self.app.test_client()
+            with client.session_transaction() as session:
+                session["_user_id"] = user.get_id()
+                session["_fresh"] = True
+            self._clients[user.id] = client
+        return self._clients[user.id]
+
+    def sock(self, user, join: bool = True) -> Sock:
+        sock = Sock(self.app, self.flask_client(user), user, self.room.id)
+        if join:
+            ack = sock.join()
+            assert ack["ok"], ack
+            sock.received()
+        return sock
+
+    def set_room(self, **values) -> PanelRoom:
+        """Change the room directly in the database (test setup)."""
+        room = db.session.get(PanelRoom, self.room.id)
+        for key, value in values.items():
+            setattr(room, key, value)
+        db.session.commit()
+        return room
