@@ -180,7 +180,11 @@ def _lock_room(room_id: int) -> int:
 
 
 def apply(event: str, room_id: int, user, cid: str, args: dict[str, Any]) -> Change:
-    """Apply one action in one transaction; a cid seen before returns its stored ack."""
+    """Apply one action in one transaction; a cid seen before returns its stored ack.
+
+    Membership and permission are checked again under the lock, so the service is safe to call
+    without the namespace's earlier checks.
+    """
     try:
         seq = _lock_room(room_id)
         earlier = stored_ack(user.id, cid)
@@ -188,8 +192,9 @@ def apply(event: str, room_id: int, user, cid: str, args: dict[str, Any]) -> Cha
             db.session.rollback()
             return Change(room_id=room_id, cid=cid, ack=earlier, replayed=True)
         room = db.session.get(PanelRoom, room_id)
-        if room is None:
+        if room is None or policy.room_role(user, room.presentation) is None:
             raise PanelError("not_found", "There is no such room.")
+        check_permission(event, room, user)
         change = Change(room_id=room_id, cid=cid, seq=seq)
         extra = ACTIONS[event](room, user, change, **args) or {}
         change.ack = {"ok": True, "seq": seq, **extra}
