@@ -98,7 +98,14 @@ class SessionForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    paper_id = SelectField("Paper", coerce=int, validate_choice=False, validators=[InputRequired("Pick a paper.")])
+    # Choices are what was free when the page was drawn; a claim of something taken since then
+    # must reach signup.claim and get its clear message, not "Not a valid choice".
+    paper_id = SelectField(
+        "Paper",
+        coerce=int,
+        validate_choice=False,
+        validators=[InputRequired("Pick a paper."), NumberRange(min=1, message="Pick a paper.")],
+    )
     placement = SelectField(
         "Session and slot", validate_choice=False, validators=[InputRequired("Pick a session slot.")]
     )
@@ -109,15 +116,8 @@ class PresentationForm(FlaskForm):
     placement = SelectField("Session and slot", validators=[InputRequired("Pick a session slot.")])
     presenters = SelectMultipleField("Presenting group", coerce=int)
     summarizers = SelectMultipleField("Summary-writing group", coerce=int)
-    review_deadline = DateTimeLocalField(
-        "Review deadline",
-        format="%Y-%m-%dT%H:%M",
-        validators=[Opt()],
-        description="Leave empty for the default: 23:59 the day before the session.",
-    )
-    summary_deadline = DateTimeLocalField(
-        "Summary deadline", format="%Y-%m-%dT%H:%M", validators=[Opt()], description="Leave empty for none."
-    )
+    review_deadline = DateTimeLocalField("Review deadline", format="%Y-%m-%dT%H:%M", validators=[Opt()])
+    summary_deadline = DateTimeLocalField("Summary deadline", format="%Y-%m-%dT%H:%M", validators=[Opt()])
     talk_minutes = IntegerField("Talk (minutes)", validators=[InputRequired("Give the talk length."), NumberRange(5, 180)])
     qa_minutes = IntegerField("Q&A (minutes)", validators=[InputRequired("Give the Q&A length."), NumberRange(0, 120)])
 

@@ -98,6 +98,15 @@ def test_taken_slot_is_refused_clearly(course, student, session, make, login_as,
     assert len(presentations(course)) == 1
 
 
+def test_signup_without_choices_says_what_is_missing(course, student, session, make, login_as, clock):
+    make.paper(course, title="Kept paper")
+    resp = login_as(student).post(f"/courses/{course.id}/signup", data={"paper_id": "0", "placement": ""})
+    page = resp.get_data(as_text=True)
+    assert "Pick a paper." in page and "Pick a session slot." in page
+    assert "Kept paper" in page
+    assert presentations(course) == []
+
+
 def test_slot_beyond_session_slots_is_refused(course, student, session, make, login_as, clock):
     resp = claim(login_as(student), course, make.paper(course), session, slot=3)
     assert resp.status_code == 409 and "does not exist" in resp.get_data(as_text=True)
