@@ -27,7 +27,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateTimeLocalField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional as OptionalValue
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional as OptionalValue
 
 import audit
 import policy
@@ -139,7 +139,7 @@ class ExtensionForm(FlaskForm):
     deadline = DateTimeLocalField(
         "New personal deadline",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-        validators=[DataRequired(message="Give the new deadline as a date and time.")],
+        validators=[InputRequired(message="Give the new deadline as a date and time.")],
     )
     reason = StringField("Reason (staff only)", validators=[Length(max=300)])
     confirm_read = BooleanField(
@@ -177,6 +177,13 @@ def _review_in_course_or_404(course: Course, review_id: int) -> Review:
 def _page(template: str, status: int = 200, **context) -> Response:
     """Render a page that carries review data, never to be stored."""
     return no_store(make_response(render_template(template, **context), status))
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    """A JSON answer about review data, never to be stored."""
+    response = jsonify(body)
+    response.status_code = status
+    return no_store(response)
 
 
 def _mean_score(reviews: list[Review]) -> Optional[float]:
@@ -318,18 +325,18 @@ def save_draft(course_id, presentation_id):
     course, presentation = _course_and_presentation(course_id, presentation_id)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not all(isinstance(v, str) for v in payload.values()):
-        return jsonify(error="Bad Request", message="Send the form fields as a JSON object of strings."), 400
+        return _json({"error": "Bad Request", "message": "Send the form fields as a JSON object of strings."}, 400)
     form = review_form(course, None, formdata=MultiDict(payload))
     if not form.validate():
-        return jsonify(error="Bad Request", message="Some fields are not valid.", errors=form.errors), 400
+        return _json({"error": "Bad Request", "message": "Some fields are not valid.", "errors": form.errors}, 400)
     try:
         review = reviewing.save_draft(
             current_user, presentation, review_form_fields(course), review_input(form, course), now_utc()
         )
     except reviewing.ReviewRefused as exc:
         status = 409 if exc.reason == "submitted" else 403
-        return jsonify(error="Refused", reason=exc.reason, message=exc.message), status
-    return no_store(jsonify(saved_at=iso(review.updated_at), message=reviewing.saved_at_text(review)))
+        return _json({"error": "Refused", "reason": exc.reason, "message": exc.message}, status)
+    return _json({"saved_at": iso(review.updated_at), "message": reviewing.saved_at_text(review)})
 
 
 # --------------------------------------------------------------------------- reading
@@ -413,14 +420,14 @@ def api_presentation_reviews(course_id, presentation_id):
     """JSON: the other reviews of a presentation under the same rules as the page."""
     course, presentation, reviews, blocked = _others_for_viewer(course_id, presentation_id, "api")
     if blocked:
-        return no_store(jsonify(presentation_id=presentation.id, readable=False, message=blocked))
-    return no_store(
-        jsonify(
-            presentation_id=presentation.id,
-            readable=True,
-            reviews=[_review_json(r) for r in reviews],
-            mean_score=_mean_score(reviews),
-        )
+        return _json({"presentation_id": presentation.id, "readable": False, "message": blocked})
+    return _json(
+        {
+            "presentation_id": presentation.id,
+            "readable": True,
+            "reviews": [_review_json(r) for r in reviews],
+            "mean_score": _mean_score(reviews),
+        }
     )
 
 
@@ -431,7 +438,7 @@ def api_detail(course_id, review_id):
     course = course_or_404(course_id)
     review = _review_in_course_or_404(course, review_id)
     _note_view_of_other(review)
-    return no_store(jsonify(_review_json(review)))
+    return _json(_review_json(review))
 
 
 # --------------------------------------------------------------------------- staff
