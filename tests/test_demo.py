@@ -200,6 +200,6 @@ def test_make_run_path_migrates_and_seeds_only_an_empty_database(tmp_path):
 
     run("db", "upgrade")
     first = run("seed-demo", "--if-empty")
-    assert "Demo course loaded." in first and "student12@colloquy.test" in first
+    assert "Demo course loaded" in first
     second = run("seed-demo", "--if-empty")
     assert "already has data" in second

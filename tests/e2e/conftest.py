@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -80,6 +81,17 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Read the server's database file directly (ground truth for ids and stored rows)."""
+        with sqlite3.connect(self.database) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def one(self, sql: str, *params):
+        """The single value a query returns."""
+        rows = self.query(sql, *params)
+        assert len(rows) == 1 and len(rows[0]) == 1, rows
+        return rows[0][0]
 
 
 def server_env(database: Path, port: int) -> dict:
@@ -220,7 +232,8 @@ class Person:
         self.problems.append(f"uncaught script error: {error}")
 
     def on_request_failed(self, request) -> None:
-        if not self._expected(request.url):
+        # ERR_ABORTED: the page moved on (a click) before a request of the old page finished.
+        if not self._expected(request.url) and "ERR_ABORTED" not in (request.failure or ""):
             self.problems.append(f"request failed: {request.method} {request.url} {request.failure}")
 
     def on_response(self, response) -> None:
