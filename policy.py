@@ -412,6 +412,11 @@ def audience_sees_verdict(audience: str, room: PanelRoom) -> bool:
     return audience == ROOM_MODERATOR or room.phase == "closed"
 
 
+def role_sees_question(user, role: str, question: Question) -> bool:
+    """``can_see_question`` for a member whose room role is already known (a whole snapshot)."""
+    return _user_id(user) == question.asker_id or audience_sees_question(role, question)
+
+
 # --------------------------------------------------------------------------- slides, summary, sign-up
 
 

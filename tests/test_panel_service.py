@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import policy
 from blueprints.panel import service
 from blueprints.panel.service import PanelError
 from conftest import T0
@@ -346,3 +347,41 @@ def test_review_questions_lines(cast, make):
     room = db.session.get(PanelRoom, cast.room.id)
     assert service.review_questions(room, cast.critics[0]) == ["1. First?", "Second?", "Third?"]
     assert service.review_questions(room, cast.critics[1]) == []
+
+
+# --------------------------------------------------------------------------- the panel rules in policy
+
+
+@pytest.mark.parametrize(
+    "phase, critic, author, moderator",
+    [("scheduled", False, False, False), ("presenting", False, False, False),
+     ("panel", True, False, False), ("closed", True, False, False)],
+)
+def test_policy_verdict_is_for_critics_once_the_panel_begins(cast, phase, critic, author, moderator):
+    room = cast.set_room(phase=phase)
+    assert policy.can_cast_verdict(cast.critics[0], room) is critic
+    assert policy.can_cast_verdict(cast.presenter, room) is author
+    assert policy.can_cast_verdict(cast.instructor, room) is moderator
+
+
+def test_policy_audience_views(cast):
+    anonymous = q(queued(cast, cast.critics[0], "Anon?", anonymous=True))
+    pending = q(asked(cast, cast.critics[1], "Pending?"))
+    for audience, sees_pending, label in [("moderator", True, "Critic 1"), ("author", False, None),
+                                          ("critic", False, None)]:
+        assert policy.audience_sees_question(audience, anonymous) is True
+        assert policy.audience_sees_question(audience, pending) is sees_pending
+        assert policy.audience_asker_label(audience, anonymous) == label
+        assert policy.audience_asker_label(audience, pending) == "Critic 2"
+    # one viewer with a known role: their own pending question, nobody else's
+    assert policy.role_sees_question(cast.critics[1], "critic", pending) is True
+    assert policy.role_sees_question(cast.critics[0], "critic", pending) is False
+    assert policy.role_sees_question(cast.ta, "moderator", pending) is True
+    room = db.session.get(PanelRoom, cast.room.id)
+    assert policy.audience_sees_verdict("moderator", room) and not policy.audience_sees_verdict("critic", room)
+    room = cast.set_room(phase="closed")
+    assert policy.audience_sees_verdict("critic", room) and policy.audience_sees_verdict("author", room)
+
+
+def test_settings_needs_something_to_change(cast):
+    assert refused(cast, cast.instructor, "settings").code == "invalid"

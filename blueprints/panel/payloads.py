@@ -84,7 +84,7 @@ def question_for_asker(question: Question, votes: int) -> dict[str, Any]:
 
 def question_for_viewer(question: Question, viewer, role: str, votes: int) -> Optional[dict[str, Any]]:
     """A question for one viewer's snapshot, or None when the policy hides it from them."""
-    if not policy.can_see_question(viewer, question):
+    if not policy.role_sees_question(viewer, role, question):
         return None
     if question.asker_id == viewer.id:
         return question_for_asker(question, votes)
