@@ -236,5 +236,10 @@ class PanelNamespace(Namespace):
         if not ratelimit.allow(event, user.id):
             raise Refused("rate_limited")
         change = service.apply(event, room.id, user, cid, payload)
-        fanout.publish(change)
+        try:
+            fanout.publish(change)
+        except Exception:
+            # The change is committed: the ack says so; clients catch up from a snapshot.
+            db.session.rollback()
+            current_app.logger.exception("panel broadcast after %s failed", event)
         return change.ack
