@@ -280,7 +280,7 @@ PROPOSAL = (
 
 # --------------------------------------------------------------------------- schedule
 
-# (days from today, session title, number of slots)
+# (days from today, moved off weekends; session title; number of slots)
 SESSIONS = (
     (-2, "Memory management for LLM serving", 1),
     (3, "Disaggregated serving", 1),
@@ -666,7 +666,7 @@ def _sessions(course: Course, now: datetime) -> list[ClassSession]:
     for days, title, slots in SESSIONS:
         session = ClassSession(
             course=course,
-            starts_at=local_to_utc(today + timedelta(days=days), CLASS_STARTS, COURSE_ZONE),
+            starts_at=local_to_utc(_weekday(today + timedelta(days=days)), CLASS_STARTS, COURSE_ZONE),
             duration_minutes=90,
             room=CLASS_ROOM,
             title=title,
@@ -675,6 +675,11 @@ def _sessions(course: Course, now: datetime) -> list[ClassSession]:
         db.session.add(session)
         sessions.append(session)
     return sessions
+
+
+def _weekday(day: date) -> date:
+    """Classes meet on weekdays: a Saturday moves to Friday, a Sunday to Monday."""
+    return day + timedelta(days={5: -1, 6: 1}.get(day.weekday(), 0))
 
 
 def _presentation(course, sessions, papers, people, slot: Slot) -> Presentation:

@@ -2,10 +2,11 @@
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 import demo
@@ -32,7 +33,7 @@ from models import (
     VerdictVote,
 )
 from conftest import login
-from timeutil import now_utc
+from timeutil import local, now_utc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,7 +131,7 @@ def test_open_presentation_has_drafts_submissions_and_an_extension(course):
     upcoming = _open(course)
     now = now_utc()
     assert upcoming.review_deadline > now
-    assert now < upcoming.session.starts_at < now + timedelta(days=4)
+    assert now < upcoming.session.starts_at < now + timedelta(days=5)
     reviews = _reviews(upcoming)
     assert sum(r.is_submitted for r in reviews) == 2
     assert sum(not r.is_submitted for r in reviews) >= 2
@@ -203,3 +204,17 @@ def test_make_run_path_migrates_and_seeds_only_an_empty_database(tmp_path):
     assert "Demo course loaded" in first
     second = run("seed-demo", "--if-empty")
     assert "already has data" in second
+
+
+@pytest.mark.parametrize("weekday", range(7))
+def test_sessions_fall_on_weekdays_with_one_released_and_one_open(app, weekday):
+    # 18:00 UTC on each day of one week (2 March 2026 is a Monday).
+    with time_machine.travel(datetime(2026, 3, 2 + weekday, 18, 0, tzinfo=timezone.utc), tick=False):
+        course = demo.load_demo()
+        now = now_utc()
+        sessions = db.session.scalars(select(ClassSession)).all()
+        assert all(local(s.starts_at, course.timezone).weekday() < 5 for s in sessions)
+        assert sum(policy.is_released(p, now) for p in _presentations(course)) == 1
+        upcoming = _open(course)
+        assert now < upcoming.review_deadline
+        assert upcoming.session.starts_at < now + timedelta(days=5)
