@@ -1,0 +1,55 @@
+// The projector view. It draws only the room's public state, fetched from the page's
+// projector.json (built for the whole class, whoever is logged in on the projector); the
+// socket just says when something changed.
+(function () {
+  "use strict";
+  var P = window.Panel;
+  if (!P) return;
+  var root = document.getElementById("panel-room");
+  var url = root.dataset.stateUrl;
+  var timer = null;
+  var busy = false;
+  var again = false;
+
+  var room = P.open({render: soon, joined: soon, quiet: true});
+  if (!room) return;
+
+  function soon() {
+    if (timer === null) timer = window.setTimeout(fetchState, 150);
+  }
+
+  function fetchState() {
+    timer = null;
+    if (busy) { again = true; return; }
+    busy = true;
+    window.fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}, cache: "no-store"})
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(draw)
+      .catch(function () { room.connection("Could not load the room", false); })
+      .then(function () {
+        busy = false;
+        if (again) { again = false; soon(); }
+      });
+  }
+
+  function createCard(q) {
+    return P.questionCard(q);
+  }
+
+  function draw(state) {
+    room.state.room = state.room;
+    room.syncClock(state.server_now);
+    room.renderHead();
+    room.list("live", state.live ? [state.live] : [], createCard, room.fillCard.bind(room));
+    room.list("queue", state.queue, createCard, room.fillCard.bind(room));
+    P.show(room.hook("verdict-results"), !!state.verdict);
+    if (state.verdict) P.setText(room.hook("verdict-counts"), room.verdictText(state.verdict));
+  }
+
+  // A projector runs for hours: refresh now and then even if an event was missed.
+  window.setInterval(soon, 30000);
+  soon();
+})();
