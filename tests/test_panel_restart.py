@@ -284,3 +284,36 @@ def test_kill_and_restart_clients_converge(server):
     finally:
         for p in people.values():
             p.close()
+
+
+def test_real_server_refuses_foreign_origins_and_survives_hostile_payloads(server):
+    room_id, emails = server.data["room_id"], server.data["emails"]
+    http = login(server.base, emails["c1"])
+    url = server.base + "/socket.io/?EIO=4&transport=polling"
+    assert requests.get(url, headers={"Origin": "https://evil.example"}, timeout=WAIT).status_code == 400
+    assert requests.get(url, headers={"Origin": server.base}, timeout=WAIT).status_code == 200
+
+    hostile, bystander = Participant(server.base, http, room_id), Participant(
+        server.base, login(server.base, emails["c2"]), room_id)
+    try:
+        hostile.connect()
+        bystander.connect()
+        mod = Participant(server.base, login(server.base, emails["mod"]), room_id)
+        mod.connect()
+        assert mod.act("phase", phase="panel")["ok"]
+        assert hostile.act("ask", text="x" * 501)["error"] == "invalid"
+        assert hostile.call("vote", "not an object")["error"] == "invalid"
+        assert hostile.act("approve", question_id=1, version=1)["error"] in ("forbidden", "not_found")
+        # above the engine's limit: the server closes that connection (or answers too_large)
+        try:
+            ack = hostile.act("ask", text="Why?", padding="y" * 100_000)
+            assert ack["error"] == "too_large"
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            wait_until(lambda: not hostile.client.connected, "the oversized sender to be cut off")
+        # everyone else is still served
+        assert bystander.act("ask", text="Still working?")["ok"]
+        mod.close()
+        assert "Traceback" not in server.log.read_text()
+    finally:
+        hostile.close()
+        bystander.close()
