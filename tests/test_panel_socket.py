@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from blueprints.panel import service
+from blueprints.panel.fanout import membership_changed
 from conftest import T0
 from extensions import db, socketio
 from models import (
@@ -520,6 +521,26 @@ def test_demoted_moderator_stops_getting_moderator_payloads(cast):
     assert all(
         m["args"][0].get("question", {}).get("id") != secret for m in sock.received()
     )
+
+
+def test_roster_changes_reach_open_sockets_at_once(cast):
+    removed, promoted = cast.critics[0], cast.critics[1]
+    removed_sock, promoted_sock = cast.sock(removed), cast.sock(promoted)
+    db.session.execute(Enrollment.__table__.delete().where(Enrollment.user_id == removed.id))
+    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == promoted.id))
+    enrollment.role = ROLE_TA
+    db.session.commit()
+    removed_sock.received(), promoted_sock.received()
+
+    membership_changed(removed.id)
+    membership_changed(promoted.id)
+    assert [n["kind"] for n in removed_sock.events("notice")] == ["removed"]
+    (snapshot,) = promoted_sock.events("snapshot")
+    assert snapshot["role"] == "moderator" and "presence_names" in snapshot
+
+    secret = ask(cast.sock(cast.critics[2]), "Pending, for moderators")
+    assert removed_sock.received() == []
+    assert any(m["args"][0]["question"]["id"] == secret for m in promoted_sock.received() if m["name"] == "question")
 
 
 # --------------------------------------------------------------------------- audiences

@@ -204,7 +204,40 @@ def _send_presence(room_id: int) -> None:
         _emit("presence", data, audience_room(room_id, audience))
 
 
-# --------------------------------------------------------------------------- sessions
+# --------------------------------------------------------------------------- roles and sessions
+
+
+def follow_role(sid: str, room: PanelRoom, user, role: str | None) -> None:
+    """Keep a socket that joined the room in step with the user's role read now.
+
+    A member removed from the course leaves the room (with a private notice); a changed role
+    moves the socket to its new audience with a fresh snapshot.
+    """
+    joined_as = audience_of(sid, room.id)
+    if joined_as is None or joined_as == role:
+        return
+    if role is None:
+        leave(sid, room.id)
+        notice = service.Notice(user.id, "removed", "You are no longer a member of this course.")
+        _emit("notice", payloads.notice_event(room.id, room.seq, notice), sid)
+        return
+    enter(sid, room.id, role)
+    _emit("snapshot", payloads.snapshot(room, user, role, presence(room.id)), sid)
+
+
+def membership_changed(user_id: int) -> None:
+    """Apply a roster change (removal, new role) to the user's open sockets at once."""
+    user = db.session.get(User, user_id)
+    state = _state()
+    with state.lock:
+        sids = [sid for sid, uid in state.users.items() if uid == user_id]
+        joined = [(sid, room_id) for room_id, members in state.rooms.items() for sid in sids if sid in members]
+    for sid, room_id in joined:
+        room = db.session.get(PanelRoom, room_id)
+        if user is None or room is None:
+            leave(sid, room_id)
+        else:
+            follow_role(sid, room, user, policy.room_role(user, room.presentation))
 
 
 def end_user_sockets(user_id: int) -> None:

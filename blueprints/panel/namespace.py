@@ -188,10 +188,7 @@ class PanelNamespace(Namespace):
         except service.PanelError:
             fanout.leave(sid, room_id)
             raise
-        joined_as = fanout.audience_of(sid, room.id)
-        if joined_as is not None and joined_as != role:
-            fanout.enter(sid, room.id, role)
-            emit("snapshot", payloads.snapshot(room, user, role, fanout.presence(room.id)))
+        fanout.follow_role(sid, room, user, role)
         return room, role
 
     def _refusal(self, event: str, exc: service.PanelError) -> dict:
