@@ -28,6 +28,7 @@ import policy
 import roster
 from blueprints.auth import find_user_by_email
 from blueprints.common import course_or_404
+from blueprints.panel.fanout import membership_changed
 from extensions import db
 from models import (
     ROLE_INSTRUCTOR,
@@ -419,6 +420,7 @@ def change_role(course_id, user_id):
         )
         enrollment.role = form.role.data
         db.session.commit()
+        membership_changed(user_id)
         flash(f"{enrollment.user.display_name} is now {roster.role_label(enrollment.role)}.", "success")
     return redirect(_after_roster_change(course))
 
@@ -436,6 +438,7 @@ def remove_member(course_id, user_id):
     audit.record("roster.remove", course.id, current_user.id, subject_id=user_id, role=enrollment.role)
     db.session.delete(enrollment)
     db.session.commit()
+    membership_changed(user_id)
     flash(f"{name} was removed from the course.", "success")
     return redirect(_after_roster_change(course))
 

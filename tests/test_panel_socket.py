@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+import policy
 from blueprints.panel import service
-from blueprints.panel.fanout import membership_changed
 from conftest import T0
 from extensions import db, socketio
 from models import (
@@ -524,16 +524,16 @@ def test_demoted_moderator_stops_getting_moderator_payloads(cast):
 
 
 def test_roster_changes_reach_open_sockets_at_once(cast):
+    """Removing a member or changing a role on the roster page moves their open sockets."""
     removed, promoted = cast.critics[0], cast.critics[1]
     removed_sock, promoted_sock = cast.sock(removed), cast.sock(promoted)
-    db.session.execute(Enrollment.__table__.delete().where(Enrollment.user_id == removed.id))
-    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == promoted.id))
-    enrollment.role = ROLE_TA
-    db.session.commit()
+    instructor = cast.flask_client(cast.instructor)
     removed_sock.received(), promoted_sock.received()
 
-    membership_changed(removed.id)
-    membership_changed(promoted.id)
+    roster = f"/courses/{cast.course.id}/roster"
+    assert instructor.post(f"{roster}/{removed.id}/remove").status_code == 302
+    assert instructor.post(f"{roster}/{promoted.id}/role", data={"role": ROLE_TA}).status_code == 302
+    assert policy.room_role(promoted, cast.presentation) == "moderator"
     assert [n["kind"] for n in removed_sock.events("notice")] == ["removed"]
     (snapshot,) = promoted_sock.events("snapshot")
     assert snapshot["role"] == "moderator" and "presence_names" in snapshot
