@@ -344,6 +344,12 @@ def _record_refusal(refusal: ReviewRefused, user, presentation: Presentation) ->
     )
 
 
+def record_refused_attempt(refusal: ReviewRefused, user, presentation: Presentation) -> None:
+    """Audit a submission attempt refused before the workflow (an author, staff)."""
+    _record_refusal(refusal, user, presentation)
+    db.session.commit()
+
+
 def record_view_of_others(user, presentation: Presentation, **detail) -> None:
     """Audit a student opening other students' reviews (staff reading is not logged)."""
     if policy.is_student(user, presentation.course_id):

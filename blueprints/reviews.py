@@ -250,6 +250,8 @@ def write(course_id, presentation_id):
     now = now_utc()
     not_reviewer = reviewing.reviewer_refusal(current_user, presentation)
     if not_reviewer is not None:
+        if request.method == "POST":
+            reviewing.record_refused_attempt(not_reviewer, current_user, presentation)
         return _page("reviews/not_reviewer.html", 403, course=course, presentation=presentation, refusal=not_reviewer)
     review = policy.own_review(current_user, presentation)
     form = review_form(course, review)
@@ -509,14 +511,18 @@ def export_course(course_id):
 # --------------------------------------------------------------------------- extensions
 
 
+def _extension_manager_or_403(course_id: int, presentation_id: int) -> tuple[Course, Presentation]:
+    course, presentation = _course_and_presentation(course_id, presentation_id)
+    if not policy.can_edit_schedule(current_user, course.id):
+        abort(403)
+    return course, presentation
+
+
 @bp.route("/courses/<int:course_id>/presentations/<int:presentation_id>/extensions", methods=["GET", "POST"])
 @login_required
 def extensions(course_id, presentation_id):
     """Staff: grant or change a student's personal review deadline (course time)."""
-    course = course_or_404(course_id, need="staff")
-    presentation = presentation_or_404(course, presentation_id)
-    if not policy.can_edit_schedule(current_user, course.id):
-        abort(403)
+    course, presentation = _extension_manager_or_403(course_id, presentation_id)
     form = ExtensionForm()
     critics = policy.reviewers_of(presentation)
     form.student.choices = [SelectChoice(0, "Choose a student")] + [
@@ -568,8 +574,7 @@ def _grant_extension(course, presentation, form, critic_ids: set[int]) -> bool:
 @login_required
 def revoke_extension(course_id, presentation_id, extension_id):
     """Staff: take an extension back; the presentation's deadline applies again."""
-    course = course_or_404(course_id, need="staff")
-    presentation = presentation_or_404(course, presentation_id)
+    course, presentation = _extension_manager_or_403(course_id, presentation_id)
     extension = db.session.get(Extension, extension_id)
     if extension is None or extension.presentation_id != presentation.id:
         abort(404)

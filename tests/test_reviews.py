@@ -363,7 +363,8 @@ def test_authors_and_staff_do_not_review(s, login_as, clock, who, message):
 
 def test_an_authors_submit_attempt_is_audited(s, login_as, clock):
     submit(login_as(s.author), s)
-    assert audit_kinds(s.author) == []  # refused before reaching the workflow: not a reviewer
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.actor_id == s.author.id))
+    assert (event.kind, event.detail["reason"], event.presentation_id) == ("review.refused", "author", s.presentation.id)
 
 
 # --------------------------------------------------------------------------- late work and release
@@ -813,3 +814,29 @@ def test_presentation_panel_for_each_role(app, s, make, clock):
     assert "submitted" in after and s.list in after
     assert "View your review" in after
     assert s.list in _panel(app, s, s.author)
+
+
+# --------------------------------------------------------------------------- CSRF on the autosave
+
+
+def test_autosave_sends_the_csrf_token_in_a_header(make_app, clock):
+    """review_form.js reads <meta name="csrf-token"> and sends it as X-CSRFToken."""
+    from tests.conftest import PASSWORD, Factory
+
+    secured = make_app(WTF_CSRF_ENABLED=True)
+    with secured.app_context():
+        make = Factory()
+        course = make.course()
+        critic = make.member(course)
+        presentation = make.presentation(course)
+        email, ids = critic.email, (course.id, presentation.id)
+    client = secured.test_client()
+    meta = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+    token = meta.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    page = client.get("/courses/%d/presentations/%d/review" % ids).get_data(as_text=True)
+    token = meta.search(page).group(1)
+    url = "/courses/%d/presentations/%d/review/draft" % ids
+    assert client.post(url, json={"answer_summary": "no token"}).status_code == 400
+    saved = client.post(url, json={"answer_summary": "with token"}, headers={"X-CSRFToken": token})
+    assert saved.status_code == 200 and saved.json["message"].startswith("Draft saved at")
