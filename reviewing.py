@@ -212,11 +212,19 @@ def _own_or_new(user, presentation: Presentation, now: datetime) -> Review:
     return review
 
 
+def _content(fields: list[dict], data: ReviewInput, now: datetime) -> dict:
+    """The review's stored columns for what the writer entered (scores out of range dropped)."""
+    return {
+        "answers": _clean_answers(fields, data.answers),
+        "score": data.score if data.score in SCORE_RANGE else None,
+        "confidence": data.confidence if data.confidence in SCORE_RANGE else None,
+        "updated_at": now,
+    }
+
+
 def _apply(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> None:
-    review.answers = _clean_answers(fields, data.answers)
-    review.score = data.score if data.score in SCORE_RANGE else None
-    review.confidence = data.confidence if data.confidence in SCORE_RANGE else None
-    review.updated_at = now
+    for column, value in _content(fields, data, now).items():
+        setattr(review, column, value)
 
 
 def save_draft(user, presentation: Presentation, fields: list[dict], data: ReviewInput, now: datetime) -> Review:
@@ -230,9 +238,14 @@ def save_draft(user, presentation: Presentation, fields: list[dict], data: Revie
         if refusal is not None:
             raise refusal
         review = _own_or_new(user, presentation, now)
-        if review.is_submitted:
+        # Written only while still a draft: an autosave racing a submission never overwrites it.
+        saved = db.session.execute(
+            update(Review)
+            .where(Review.id == review.id, Review.status == REVIEW_DRAFT)
+            .values(**_content(fields, data, now))
+        ).rowcount
+        if saved != 1:
             raise _Conflict()
-        _apply(review, fields, data, now)
         return review
 
     return _retrying(operation)

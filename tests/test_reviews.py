@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from flask import render_template
 from flask_login import login_user
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 import reviewing
 from extensions import db
@@ -344,6 +344,24 @@ def test_autosave_after_submission_is_refused_and_changes_nothing(s, login_as, c
     resp = alice.post(s.draft, json={"answer_summary": "overwrite?"})
     assert resp.status_code == 409
     assert review_of(s, s.alice).answers["summary"] == GOOD["answer_summary"]
+
+
+def test_an_autosave_racing_a_submission_does_not_overwrite_it(s, make, login_as, clock, monkeypatch):
+    make.review(s.presentation, s.alice, text="The submitted text")
+    real = reviewing._own_or_new
+
+    def submitted_meanwhile(user, presentation, now):
+        review = real(user, presentation, now)  # read while still a draft
+        with db.engine.begin() as other_request:
+            other_request.execute(update(Review).where(Review.id == review.id).values(status="submitted"))
+        monkeypatch.setattr(reviewing, "_own_or_new", real)
+        return review
+
+    monkeypatch.setattr(reviewing, "_own_or_new", submitted_meanwhile)
+    resp = login_as(s.alice).post(s.draft, json={"answer_summary": "a stale autosave"})
+    assert resp.status_code == 409
+    review = review_of(s, s.alice)
+    assert review.status == "submitted" and review.answers["summary"] == "The submitted text"
 
 
 @pytest.mark.parametrize("who, message", [
