@@ -1,4 +1,4 @@
-"""Log in, log out, register with a course join code."""
+"""Log in, log out, register with a course join code; change one's name and password."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from sqlalchemy.orm import contains_eager
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from blueprints.panel.fanout import end_user_sockets
 from extensions import db, limiter
@@ -41,6 +42,43 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(
         "Repeat the password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
     )
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class NameForm(FlaskForm):
+    display_name = StringField(
+        "Display name",
+        filters=[_strip],
+        validators=[DataRequired("Enter your name."), Length(max=120, message="Use at most 120 characters.")],
+        description="Shown to your courses' members.",
+    )
+    submit = SubmitField("Save name")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=200)]
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."), Length(min=10, max=200, message="Use 10 to 200 characters.")],
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired("Repeat the new password."), EqualTo("password", message="The passwords differ.")],
+    )
+    submit = SubmitField("Change password")
+
+    def validate_password(self, field):
+        if field.data == self.current.data:
+            raise ValidationError("Choose a password different from the current one.")
+
+
+NAME_PREFIX = "name"
+PASSWORD_PREFIX = "password"
 
 
 def normalise_email(email: str) -> str:
@@ -128,3 +166,58 @@ def register():
             flash(f"Welcome to {course.title}.", "success")
             return redirect(url_for("courses.home", course_id=course.id))
     return render_template("auth/register.html", form=form)
+
+
+# --------------------------------------------------------------------------- account
+
+
+def _not_changing_password() -> bool:
+    """Only password-change attempts count against the login rate limit."""
+    return f"{PASSWORD_PREFIX}-submit" not in request.form
+
+
+def _my_enrollments() -> list[Enrollment]:
+    """The current user's enrollments with their courses, by course title."""
+    return db.session.scalars(
+        select(Enrollment)
+        .join(Enrollment.course)
+        .options(contains_eager(Enrollment.course))
+        .where(Enrollment.user_id == current_user.id)
+        .order_by(Course.title)
+    ).all()
+
+
+def _set_password(user: User, password: str) -> None:
+    """Store the new password and end every other session and socket of the user."""
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    user.password_hash = hash_password(password)
+    user.rotate_session_token()
+    db.session.commit()
+    # The old token is gone: sign this browser in again with the new one.
+    login_user(user, remember=remembered)
+    # This browser's own sockets hold the old token too; they reconnect with a page reload.
+    end_user_sockets(user.id)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_not_changing_password)
+@login_required
+def account():
+    """Change one's display name or password; list one's courses."""
+    user = current_user._get_current_object()
+    name_form = NameForm(prefix=NAME_PREFIX, obj=user)
+    password_form = PasswordForm(prefix=PASSWORD_PREFIX)
+    if name_form.submit.data and name_form.validate_on_submit():
+        user.display_name = name_form.display_name.data
+        db.session.commit()
+        flash("Your name was saved.", "success")
+        return redirect(url_for("auth.account"))
+    if password_form.submit.data and password_form.validate_on_submit():
+        if verify_password(user.password_hash, password_form.current.data):
+            _set_password(user, password_form.password.data)
+            flash("Password changed; other sessions were signed out.", "success")
+            return redirect(url_for("auth.account"))
+        password_form.current.errors.append("This is not your current password.")
+    return render_template(
+        "auth/account.html", name_form=name_form, password_form=password_form, enrollments=_my_enrollments()
+    )
