@@ -1,0 +1,119 @@
+"""The bare Flask-SocketIO stack the panel room is measured against.
+
+``python bench/bare_server.py --port 5055 --mode eventlet|gevent`` serves namespace ``/panel``
+with no database and no authorisation: ``join`` enters one room, acknowledges and sends a
+snapshot-sized payload; ``broadcast`` (the trigger) sends a question-sized ``question`` event
+to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts Colloquy.
+"""
+import argparse
+import os
+import sys
+
+if __name__ == "__main__":
+    _mode = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
+    if "--mode" in sys.argv:
+        _mode = sys.argv[sys.argv.index("--mode") + 1]
+    if _mode == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+    elif _mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+
+from flask import Flask, request  # noqa: E402
+from flask_socketio import SocketIO, emit, join_room  # noqa: E402
+
+ROOM = "panel:bench"
+STATE = {"seq": 0}
+
+
+def question_payload(question_id: int) -> dict:
+    """A question shaped and sized like the room's public payload."""
+    return {
+        "id": question_id,
+        "text": "How does the scheduler behave when the KV cache is full and a long prompt arrives? " * 2,
+        "state": "queued",
+        "votes": 0,
+        "pinned": False,
+        "rank": None,
+        "anonymous": False,
+        "asker": "Student Name",
+        "mine": False,
+        "claimed_by": None,
+        "answer_text": "",
+        "outcome": None,
+        "parent_id": None,
+        "version": 2,
+        "created_at": "2026-03-02T12:00:00Z",
+        "live_at": None,
+        "answered_at": None,
+    }
+
+
+def snapshot_payload() -> dict:
+    """A snapshot with a room, twenty questions and presence, like a busy panel's."""
+    return {
+        "seq": STATE["seq"],
+        "server_now": "2026-03-02T12:00:00Z",
+        "room": {"id": 1, "phase": "panel", "phase_ends_at": "2026-03-02T12:15:00Z",
+                 "moderated": True, "follow_ups_allowed": False},
+        "role": "critic",
+        "questions": [question_payload(-i) for i in range(1, 21)],
+        "live_id": None,
+        "presence": {"moderator": 1, "author": 2, "critic": 30},
+        "my_votes": [],
+        "my_verdict": None,
+    }
+
+
+def create_app(mode: str):
+    """A Flask app and Socket.IO server with the same options as Colloquy's."""
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "bench"
+    socketio = SocketIO(app, async_mode=mode, cors_allowed_origins=None, max_http_buffer_size=16 * 1024,
+                        manage_session=False, logger=False, engineio_logger=False)
+
+    @app.get("/health")
+    def health():
+        return "ok"
+
+    @socketio.on("join", namespace="/panel")
+    def on_join(data):
+        join_room(ROOM)
+        emit("snapshot", snapshot_payload())
+        return {"ok": True, "role": "critic", "seq": STATE["seq"]}
+
+    @socketio.on("broadcast", namespace="/panel")
+    def on_broadcast(data):
+        STATE["seq"] += 1
+        socketio.emit("question", {"seq": STATE["seq"], "question": question_payload(int(data["id"]))},
+                      to=ROOM, namespace="/panel")
+        return {"ok": True, "sid": request.sid}
+
+    return app, socketio
+
+
+def serve(port: int, mode: str) -> None:
+    """Listen like ``app.py``'s ``serve()``: eventlet with a 2048 backlog, else ``socketio.run``."""
+    app, socketio = create_app(mode)
+    if mode == "eventlet":
+        import gc
+
+        import eventlet
+        import eventlet.wsgi
+
+        listener = eventlet.listen(("127.0.0.1", port), backlog=2048)
+        gc.freeze()
+        eventlet.wsgi.server(listener, app, log_output=False, max_size=4096)
+    else:
+        socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=(mode == "threading"))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mode", choices=("eventlet", "gevent", "threading"), default=_mode)
+    args = parser.parse_args()
+    serve(args.port, args.mode)

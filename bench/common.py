@@ -1,0 +1,305 @@
+"""Helpers shared by the benchmarks: ports, processes, CPU pinning, RSS, percentiles, and the
+Socket.IO client workers that play a whole class.
+
+Client workers run in separate processes started with the ``spawn`` method; each one patches
+the standard library with gevent before importing the Socket.IO client, so a few hundred
+clients share one process cheaply. Receive times are ``time.monotonic()`` readings, which on
+Linux come from one system-wide clock and compare across processes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+HOST = "127.0.0.1"
+NAMESPACE = "/panel"
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def two_cpus() -> bool:
+    """True when this process may be pinned: CPU affinity exists and two CPUs are available."""
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Pin a process (0 = this one) to one CPU, where the platform allows it."""
+    if two_cpus():
+        os.sched_setaffinity(pid, {cpu})
+
+
+def start_server(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    """Start a server process on CPU 0 with its output in ``log_path``."""
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    pin(proc.pid, 0)
+    return proc
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll ``url`` until it answers; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Terminate one process we started, by its own PID; kill it if it lingers."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size of a process in kB, from /proc/<pid>/status (0 where unavailable)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) with linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def fanout_figures(sent: dict, received: list[dict], clients: int) -> dict:
+    """Latency of each event (emit → last client received it) and the deliveries missing.
+
+    ``sent`` maps event id → monotonic emit time; ``received`` holds one dict per client
+    mapping event id → monotonic receive time.
+    """
+    latencies, lost = [], 0
+    for event_id, t0 in sent.items():
+        times = [r[event_id] for r in received if event_id in r]
+        lost += clients - len(times)
+        if times:
+            latencies.append((max(times) - t0) * 1000.0)
+    return {
+        "lost": lost,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+    }
+
+
+def say(*parts) -> None:
+    """Progress on stderr, so stdout's last line stays the JSON result."""
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- client workers
+
+
+def split(total: int, per_worker: int) -> list[int]:
+    """Divide ``total`` clients into worker shares of at most ``per_worker``."""
+    workers = max(1, math.ceil(total / per_worker))
+    base, extra = divmod(total, workers)
+    return [base + (1 if i < extra else 0) for i in range(workers)]
+
+
+def light_client_class():
+    """python-socketio's client, made cheaper to run by the hundred in one process.
+
+    Profiling a worker showed two costs that are the measuring client's, not the server's:
+    websocket-client validating UTF-8 in pure Python (70% of the CPU; turned off with its own
+    ``skip_utf8_validation`` option) and a new thread per received message (handlers here only
+    note a time, so they run in the read loop).
+    """
+    import engineio
+    import socketio
+
+    class InlineEngineIO(engineio.Client):
+        def _trigger_event(self, event, *args, **kwargs):
+            kwargs["run_async"] = False
+            return super()._trigger_event(event, *args, **kwargs)
+
+    class LightClient(socketio.Client):
+        def _engineio_client_class(self):
+            return InlineEngineIO
+
+    return LightClient
+
+
+def client_worker(spec: dict, conn) -> None:
+    """Worker process: connect ``spec['cookies']`` clients at ``spec['start_at']``, join the room,
+    record when each got the snapshot and every queued question, report over ``conn``, and
+    disconnect when told to stop.
+
+    Runs in a freshly spawned process; gevent is patched in before any network import. Reports
+    travel over a plain pipe: a ``multiprocessing.Queue`` made before patching would block the hub.
+    """
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+
+    pin(0, 1)
+    client_class = light_client_class()
+    url, room_id, cookies = spec["url"], spec["room_id"], spec["cookies"]
+    joined: list[float | None] = [None] * len(cookies)
+    received: list[dict] = [{} for _ in cookies]
+    errors: list[str] = []
+    clients: list = []
+
+    def run_one(i: int, cookie: str) -> None:
+        sio = client_class(reconnection=False, request_timeout=spec["timeout"],
+                           websocket_extra_options={"skip_utf8_validation": True})
+        clients.append(sio)
+
+        @sio.on("snapshot", namespace=NAMESPACE)
+        def on_snapshot(data):
+            if joined[i] is None:
+                joined[i] = time.monotonic()
+
+        @sio.on("question", namespace=NAMESPACE)
+        def on_question(data):
+            question = data.get("question") or {}
+            if question.get("state") == "queued" and question.get("id") not in received[i]:
+                received[i][question.get("id")] = time.monotonic()
+
+        try:
+            sio.connect(
+                url,
+                headers={"Cookie": cookie} if cookie else {},
+                transports=["websocket"],
+                namespaces=[NAMESPACE],
+                wait_timeout=spec["timeout"],
+            )
+            sio.emit("join", {"room_id": room_id}, namespace=NAMESPACE)
+        except Exception as exc:  # reported, counted as not joined
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    delay = spec["start_at"] - time.monotonic()
+    if delay > 0:
+        gevent.sleep(delay)
+    greenlets = [gevent.spawn(run_one, i, c) for i, c in enumerate(cookies)]
+    gevent.joinall(greenlets, timeout=spec["timeout"])
+    deadline = time.monotonic() + spec["timeout"]
+    while None in joined and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    conn.send({"kind": "joined", "joined": joined, "errors": errors[:5], "error_count": len(errors)})
+
+    # Wait (bounded) for the main process to say the events are over.
+    limit = time.monotonic() + spec["max_run_s"]
+    while not conn.poll() and time.monotonic() < limit:
+        gevent.sleep(0.05)
+    conn.send({"kind": "received", "received": received})
+    for sio in clients:
+        try:
+            sio.disconnect()
+        except Exception:
+            pass
+    conn.close()
+
+
+def start_workers(url: str, room_id: int, cookies: list[str], per_worker: int, timeout: float,
+                  max_run_s: float, start_delay: float = 2.0):
+    """Spawn client workers sharing ``cookies``; returns (processes, pipes, start time)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    start_at = time.monotonic() + start_delay
+    procs, pipes, offset = [], [], 0
+    for share in split(len(cookies), per_worker):
+        spec = {
+            "url": url,
+            "room_id": room_id,
+            "cookies": cookies[offset:offset + share],
+            "start_at": start_at,
+            "timeout": timeout,
+            "max_run_s": max_run_s,
+        }
+        offset += share
+        ours, theirs = ctx.Pipe()
+        proc = ctx.Process(target=client_worker, args=(spec, theirs), daemon=True)
+        proc.start()
+        theirs.close()
+        procs.append(proc)
+        pipes.append(ours)
+    return procs, pipes, start_at
+
+
+def collect(pipes, timeout: float) -> list[dict]:
+    """The next report from every worker, waiting at most ``timeout`` in all."""
+    from multiprocessing.connection import wait
+
+    reports, waiting, deadline = [], list(pipes), time.monotonic() + timeout
+    while waiting:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        for conn in wait(waiting, timeout=left):
+            waiting.remove(conn)
+            try:
+                reports.append(conn.recv())
+            except EOFError:
+                pass
+    return reports
+
+
+def tell_stop(pipes) -> None:
+    """Ask every worker to report what it received and disconnect."""
+    for conn in pipes:
+        try:
+            conn.send("stop")
+        except OSError:
+            pass
+
+
+def end_workers(procs, timeout: float = 15.0) -> None:
+    """Join the worker processes; terminate any that do not finish in time (by their own PID)."""
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        proc.join(max(0.1, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5)
+
+
+def dump(obj) -> str:
+    """One compact JSON line."""
+    return json.dumps(obj, separators=(", ", ": "))

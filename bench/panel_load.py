@@ -1,0 +1,393 @@
+"""Load benchmark of the live panel room, measured beside the bare Flask-SocketIO stack.
+
+    .venv/bin/python bench/panel_load.py --clients 500 [--mode eventlet|gevent] [--events 100] [--rate 5]
+
+For Colloquy: a temporary SQLite database is migrated and filled (one course, one presentation,
+one moderator, N critics); the app is served as ``make run`` serves it (``python app.py``); the
+accounts are logged in beforehand; N Socket.IO clients connect over websocket at once from
+worker processes and join the room (``joined_s`` = start → the last snapshot received); then
+critics ask questions at a steady rate and the moderator approves each one. Fan-out latency is
+approve → the last client received the queued question; ``lost`` counts deliveries that never
+arrived. The same clients then measure ``bench/bare_server.py`` in the same run. The server is
+pinned to CPU 0, every client to CPU 1. The last line of stdout is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+from common import HOST, NAMESPACE, PYTHON, ROOT, say  # noqa: E402
+
+PASSWORD = "bench-password-123"
+ASKERS = 10
+HTTP_LOGIN_MAX = 200
+PER_WORKER = 250
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, required=True, help="critics connected at once")
+    parser.add_argument("--mode", choices=("eventlet", "gevent"), default="eventlet")
+    parser.add_argument("--events", type=int, default=100, help="questions asked and approved")
+    parser.add_argument("--rate", type=float, default=5.0, help="questions per second")
+    parser.add_argument(
+        "--login", choices=("auto", "http", "mint"), default="auto",
+        help="http: every account logs in through the login form; mint: session cookies signed "
+             "with the app's SECRET_KEY (moderator and askers still log in over HTTP); "
+             f"auto: http up to {HTTP_LOGIN_MAX} clients",
+    )
+    parser.add_argument("--per-worker", type=int, default=PER_WORKER, help="clients per worker process")
+    parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait after the last event")
+    parser.add_argument("--only", choices=("both", "app", "bare"), default="both")
+    args = parser.parse_args(argv)
+    if not 1 <= args.clients <= 5000 or not 1 <= args.events <= 10000 or not 0.1 <= args.rate <= 200:
+        parser.error("clients 1–5000, events 1–10000, rate 0.1–200")
+    return args
+
+
+# --------------------------------------------------------------------------- app set-up
+
+
+def app_env(db_path: Path, port: int, mode: str, secret: str) -> dict:
+    """The environment ``make run`` would see, on a temporary database, with limits raised."""
+    env = dict(os.environ)
+    env.update(
+        COLLOQUY_ENV="development",
+        DATABASE_URL=f"sqlite:///{db_path}",
+        SECRET_KEY=secret,
+        HOST=HOST,
+        PORT=str(port),
+        SOCKETIO_ASYNC_MODE=mode,
+        LOGIN_RATE_LIMIT="100000 per minute",
+        QUESTION_RATE="100000/60",
+        VOTE_RATE="100000/60",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("SOCKETIO_MESSAGE_QUEUE", None)
+    return env
+
+
+def prepare_database(env: dict, workdir: Path, clients: int, mint: bool) -> dict:
+    """``flask db upgrade`` and the set-up script, both in subprocesses; returns the set-up facts."""
+    cli_env = dict(env, SOCKETIO_ASYNC_MODE="threading")
+    subprocess.run([PYTHON, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=cli_env,
+                   check=True, capture_output=True, timeout=120)
+    out = workdir / "setup.json"
+    argv = [PYTHON, str(Path(__file__).resolve()), "setup", str(clients), str(out)]
+    if mint:
+        argv.append("--mint")
+    subprocess.run(argv, cwd=ROOT, env=cli_env, check=True, timeout=300)
+    import json
+
+    return json.loads(out.read_text())
+
+
+def setup_main(clients: int, out: str, mint: bool) -> None:
+    """Create the course, the presentation, the moderator and the critics (run in a subprocess)."""
+    import json
+    from datetime import timedelta
+
+    from flask.sessions import SecureCookieSessionInterface
+
+    from app import create_app
+    from extensions import db
+    from models import (
+        MEMBER_PRESENTING, ROLE_INSTRUCTOR, ROLE_STUDENT, ClassSession, Course, Enrollment, Paper,
+        Presentation, PresentationMember, User,
+    )
+    from passwords import hash_password
+    from timeutil import now_utc
+
+    app = create_app()
+    with app.app_context():
+        pw = hash_password(PASSWORD)
+        course = Course(code="BENCH", title="Benchmark seminar", timezone="UTC")
+        paper = Paper(course=course, title="Serving at scale")
+        session = ClassSession(course=course, starts_at=now_utc() + timedelta(hours=1))
+        presentation = Presentation(course=course, session=session, paper=paper, slot=1,
+                                    review_deadline=now_utc() - timedelta(days=1))
+
+        def account(email, name, role):
+            user = User(email=email, display_name=name, password_hash=pw)
+            db.session.add(Enrollment(user=user, course=course, role=role))
+            return user
+
+        moderator = account("moderator@bench.test", "Moderator", ROLE_INSTRUCTOR)
+        author = account("author@bench.test", "Presenter", ROLE_STUDENT)
+        critics = [account(f"critic{i:04d}@bench.test", f"Critic {i}", ROLE_STUDENT) for i in range(clients)]
+        db.session.add_all([course, paper, session, presentation, moderator, author, *critics])
+        db.session.flush()
+        db.session.add(PresentationMember(course_id=course.id, presentation=presentation, user=author,
+                                          kind=MEMBER_PRESENTING, seat=1))
+        db.session.commit()
+        facts = {
+            "course_id": course.id,
+            "presentation_id": presentation.id,
+            "moderator": moderator.email,
+            "critics": [c.email for c in critics],
+            "minted": [],
+        }
+        if mint:
+            signer = SecureCookieSessionInterface().get_signing_serializer(app)
+            name = app.config["SESSION_COOKIE_NAME"]
+            facts["minted"] = [
+                f"{name}={signer.dumps({'_user_id': c.session_token, '_fresh': False})}" for c in critics
+            ]
+    Path(out).write_text(json.dumps(facts))
+
+
+def http_login(base: str, email: str) -> str:
+    """Log in through the real login form (CSRF token from the page); returns the Cookie header."""
+    import requests
+
+    with requests.Session() as s:
+        page = s.get(f"{base}/login", timeout=30)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+        resp = s.post(f"{base}/login", data={"csrf_token": token, "email": email, "password": PASSWORD},
+                      allow_redirects=False, timeout=30)
+        if resp.status_code != 302:
+            raise RuntimeError(f"login of {email} answered {resp.status_code}")
+        return "; ".join(f"{k}={v}" for k, v in s.cookies.items())
+
+
+def login_all(base: str, emails: list[str], workers: int = 8) -> tuple[list[str], float]:
+    """Log every account in over HTTP, a few at a time; returns (cookies, seconds)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = time.monotonic()
+    with ThreadPoolExecutor(workers) as pool:
+        cookies = list(pool.map(lambda e: http_login(base, e), emails))
+    return cookies, time.monotonic() - t
+
+
+def room_id_from_page(base: str, cookie: str, path: str) -> int:
+    """Open a room page (which creates the room on first visit) and read its room id."""
+    import requests
+
+    resp = requests.get(base + path, headers={"Cookie": cookie}, timeout=30)
+    if resp.status_code != 200:
+        raise RuntimeError(f"{path} answered {resp.status_code}")
+    return int(re.search(r'data-room-id="(\d+)"', resp.text).group(1))
+
+
+# --------------------------------------------------------------------------- socket helpers
+
+
+def connect(base: str, cookie: str | None = None):
+    """A threaded Socket.IO client in this process, connected over websocket to ``/panel``."""
+    import socketio
+
+    sio = socketio.Client(reconnection=False, request_timeout=10)
+    sio.connect(base, headers={"Cookie": cookie} if cookie else {}, transports=["websocket"],
+                namespaces=[NAMESPACE], wait_timeout=10)
+    return sio
+
+
+def call(sio, event: str, payload: dict) -> dict:
+    """Emit and wait for the acknowledgement (bounded)."""
+    return sio.call(event, payload, namespace=NAMESPACE, timeout=10)
+
+
+def cid() -> str:
+    return secrets.token_hex(8)
+
+
+def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire) -> dict:
+    """Connect the clients at once, wait for every snapshot, fire ``args.events`` events at
+    ``args.rate`` through ``fire(k) -> (event id, emit time) | None``, and gather the figures."""
+    n = len(cookies)
+    rss_before = common.rss_kb(pid)
+    join_timeout = 30 + n / 20
+    run_limit = join_timeout + args.events / args.rate + args.drain + 60
+    procs, pipes, start_at = common.start_workers(
+        base, room_id, cookies, args.per_worker, timeout=join_timeout, max_run_s=run_limit)
+    try:
+        reports = common.collect(pipes, join_timeout + 30)
+        joined = [t for r in reports for t in r["joined"]]
+        missing = n - sum(1 for t in joined if t is not None)
+        for r in reports:
+            if r["error_count"]:
+                say(f"  {r['error_count']} clients failed to connect, e.g. {r['errors'][:2]}")
+        joined_s = max((t for t in joined if t is not None), default=start_at) - start_at
+        time.sleep(0.5)
+        rss_after = common.rss_kb(pid)
+        say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s; RSS {rss_before} → {rss_after} kB")
+
+        sent, failures = {}, 0
+        begin = time.monotonic() + 0.5
+        for k in range(args.events):
+            delay = begin + k / args.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            fired = fire(k)
+            if fired is None:
+                failures += 1
+            else:
+                sent[fired[0]] = fired[1]
+        time.sleep(args.drain)
+        common.tell_stop(pipes)
+        received = [r for rep in common.collect(pipes, 60) for r in rep["received"]]
+    finally:
+        common.tell_stop(pipes)
+        common.end_workers(procs)
+    figures = common.fanout_figures(sent, received + [{}] * (n - len(received)), n)
+    if failures:
+        say(f"  {failures} events could not be fired")
+    figures.update(
+        joined_s=round(joined_s, 2),
+        not_joined=missing,
+        failed_events=failures,
+        rss_per_conn_kb=round((rss_after - rss_before) / n, 1),
+    )
+    return figures
+
+
+# --------------------------------------------------------------------------- the two runs
+
+
+def run_app(args, workdir: Path) -> dict:
+    """Measure Colloquy's panel room."""
+    port = common.free_port()
+    base = f"http://{HOST}:{port}"
+    env = app_env(workdir / "bench.sqlite3", port, args.mode, secrets.token_hex(32))
+    use_http = args.login == "http" or (args.login == "auto" and args.clients <= HTTP_LOGIN_MAX)
+    say(f"app: preparing the database for {args.clients} critics")
+    facts = prepare_database(env, workdir, args.clients, mint=not use_http)
+    server = common.start_server([PYTHON, "app.py"], env, workdir / "app.log")
+    sockets = []
+    try:
+        common.wait_http(f"{base}/login", server)
+        askers = facts["critics"][:ASKERS]
+        (moderator_cookie, *asker_cookies), login_s = login_all(base, [facts["moderator"], *askers])
+        if use_http:
+            critic_cookies, more_s = login_all(base, facts["critics"])
+            login_s, logged = login_s + more_s, 1 + len(askers) + len(facts["critics"])
+        else:
+            critic_cookies, logged = facts["minted"], 1 + len(askers)
+        say(f"app: {logged} HTTP logins took {login_s:.1f} s ({login_s / logged * 1000:.0f} ms each, 8 at a time)"
+            + ("" if use_http else f"; {len(critic_cookies)} critic sessions minted with the SECRET_KEY"))
+        panel = f"/courses/{facts['course_id']}/presentations/{facts['presentation_id']}/panel"
+        room_id = room_id_from_page(base, moderator_cookie, panel + "/moderate")
+        if room_id_from_page(base, critic_cookies[-1], panel) != room_id:
+            raise RuntimeError("critic and moderator see different rooms")
+
+        moderator = connect(base, moderator_cookie)
+        sockets.append(moderator)
+        assert call(moderator, "join", {"room_id": room_id})["ok"]
+        ack = call(moderator, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60})
+        if not ack.get("ok"):
+            raise RuntimeError(f"phase change refused: {ack}")
+        asker_socks = [connect(base, c) for c in asker_cookies]
+        sockets.extend(asker_socks)
+        for s in asker_socks:
+            assert call(s, "join", {"room_id": room_id})["ok"]
+
+        def fire(k):
+            asked = call(asker_socks[k % len(asker_socks)], "ask",
+                         {"room_id": room_id, "cid": cid(), "text": f"Question {k}: how does it scale?",
+                          "anonymous": k % 2 == 1})
+            if not asked.get("ok"):
+                say(f"  ask {k} refused: {asked}")
+                return None
+            # A new question is at version 1 (the ack carries its id and state only).
+            t0 = time.monotonic()
+            moderator.emit("approve", {"room_id": room_id, "cid": cid(), "question_id": asked["question_id"],
+                                       "version": 1}, namespace=NAMESPACE,
+                           callback=lambda ack: acks.append((time.monotonic() - t0) * 1000 if ack.get("ok") else None))
+            return asked["question_id"], t0
+
+        acks: list = []
+
+        say(f"app: {args.clients} clients join, then {args.events} questions at {args.rate}/s")
+        figures = measure(base, server.pid, room_id, critic_cookies, args, fire)
+        done = [a for a in acks if a is not None]
+        say(f"  {len(done)} approvals acknowledged OK; ack after "
+            f"p50 {common.percentile(done, 50):.1f} ms, p99 {common.percentile(done, 99):.1f} ms")
+        return figures
+    finally:
+        for s in sockets:
+            s.disconnect()
+        common.stop(server)
+
+
+def run_bare(args, workdir: Path) -> dict:
+    """Measure the bare Flask-SocketIO stack with the same clients and the same event rate."""
+    port = common.free_port()
+    base = f"http://{HOST}:{port}"
+    env = dict(os.environ, SOCKETIO_ASYNC_MODE=args.mode)
+    server = common.start_server([PYTHON, "bench/bare_server.py", "--port", str(port), "--mode", args.mode],
+                                 env, workdir / "bare.log")
+    trigger = None
+    try:
+        common.wait_http(f"{base}/health", server)
+        trigger = connect(base)
+        call(trigger, "join", {"room_id": 1})
+
+        def fire(k):
+            t0 = time.monotonic()
+            trigger.emit("broadcast", {"id": k + 1}, namespace=NAMESPACE)
+            return k + 1, t0
+
+        say(f"bare: {args.clients} clients join, then {args.events} broadcasts at {args.rate}/s")
+        return measure(base, server.pid, 1, [""] * args.clients, args, fire)
+    finally:
+        if trigger is not None:
+            trigger.disconnect()
+        common.stop(server)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    common.pin(0, 1)
+    workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
+    app = bare = {}
+    try:
+        if args.only in ("both", "app"):
+            app = run_app(args, workdir)
+            say("app:", common.dump(app))
+        if args.only in ("both", "bare"):
+            bare = run_bare(args, workdir)
+            say("bare:", common.dump(bare))
+    except Exception:
+        for log in ("app.log", "bare.log"):
+            if (workdir / log).exists():
+                say(f"--- {log} (last lines)\n" + "\n".join((workdir / log).read_text().splitlines()[-30:]))
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    ratio = app.get("p99_ms", 0) / bare["p99_ms"] if app and bare and bare.get("p99_ms") else None
+    print(common.dump({
+        "clients": args.clients,
+        "mode": args.mode,
+        "joined_s": app.get("joined_s"),
+        "lost": app.get("lost"),
+        "p50_ms": app.get("p50_ms"),
+        "p95_ms": app.get("p95_ms"),
+        "p99_ms": app.get("p99_ms"),
+        "bare_p50_ms": bare.get("p50_ms"),
+        "bare_p99_ms": bare.get("p99_ms"),
+        "ratio_p99": round(ratio, 2) if ratio is not None else None,
+        "rss_per_conn_kb": app.get("rss_per_conn_kb"),
+        "bare_rss_per_conn_kb": bare.get("rss_per_conn_kb"),
+        "bare_joined_s": bare.get("joined_s"),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "setup":
+        os.chdir(ROOT)
+        sys.path.insert(0, str(ROOT))
+        setup_main(int(sys.argv[2]), sys.argv[3], mint="--mint" in sys.argv)
+    else:
+        sys.exit(main())
