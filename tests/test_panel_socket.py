@@ -446,11 +446,12 @@ def test_logout_closes_open_sockets_and_refuses_the_old_cookie(cast):
     observer = cast.sock(cast.instructor)
     sock.received()
     resp = http.post("/logout")
-    assert resp.status_code == 302
-    assert [m["name"] for m in sock.received()] == ["forced_logout"]
+    assert resp.status_code == 302, resp.data[:300]
+    received = sock.received()
+    assert [m["name"] for m in received] == ["forced_logout"], received
     assert not sock.connected
-    presence = observer.events("presence")[-1]["presence"]
-    assert presence["critic"] == 0
+    presence = observer.events("presence")
+    assert presence and presence[-1]["presence"]["critic"] == 0, presence
     replay = cast.app.test_client()
     replay.set_cookie("session", captured)
     again = socketio.test_client(cast.app, namespace=NS, flask_test_client=replay)
