@@ -202,9 +202,10 @@ def cid() -> str:
     return secrets.token_hex(8)
 
 
-def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire) -> dict:
-    """Connect the clients at once, wait for every snapshot, fire ``args.events`` events at
-    ``args.rate`` through ``fire(k) -> (event id, emit time) | None``, and gather the figures."""
+def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, prepare) -> dict:
+    """Connect the clients at once, wait for every snapshot, run ``prepare()``, fire
+    ``args.events`` events at ``args.rate`` through ``fire(k) -> (event id, emit time) | None``,
+    and gather the figures."""
     n = len(cookies)
     rss_before = common.rss_kb(pid)
     join_timeout = 30 + n / 20
@@ -222,8 +223,10 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire) -
         time.sleep(0.5)
         rss_after = common.rss_kb(pid)
         say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s; RSS {rss_before} → {rss_after} kB")
+        prepare()
 
         sent, failures = {}, 0
+        cpu_before = common.cpu_seconds(pid)
         begin = time.monotonic() + 0.5
         for k in range(args.events):
             delay = begin + k / args.rate - time.monotonic()
@@ -235,6 +238,7 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire) -
             else:
                 sent[fired[0]] = fired[1]
         time.sleep(args.drain)
+        cpu_used = common.cpu_seconds(pid) - cpu_before
         common.tell_stop(pipes)
         received = [r for rep in common.collect(pipes, 60) for r in rep["received"]]
     finally:
@@ -243,7 +247,9 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire) -
     figures = common.fanout_figures(sent, received + [{}] * (n - len(received)), n)
     if failures:
         say(f"  {failures} events could not be fired")
+    delivered = sum(len(r) for r in received)
     figures.update(
+        server_cpu_us_per_delivery=round(cpu_used / delivered * 1e6, 1) if delivered else None,
         joined_s=round(joined_s, 2),
         not_joined=missing,
         failed_events=failures,
@@ -281,16 +287,22 @@ def run_app(args, workdir: Path) -> dict:
         if room_id_from_page(base, critic_cookies[-1], panel) != room_id:
             raise RuntimeError("critic and moderator see different rooms")
 
-        moderator = connect(base, moderator_cookie)
-        sockets.append(moderator)
-        assert call(moderator, "join", {"room_id": room_id})["ok"]
-        ack = call(moderator, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60})
+        opener = connect(base, moderator_cookie)
+        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60})
+        opener.disconnect()
         if not ack.get("ok"):
             raise RuntimeError(f"phase change refused: {ack}")
-        asker_socks = [connect(base, c) for c in asker_cookies]
-        sockets.extend(asker_socks)
-        for s in asker_socks:
-            assert call(s, "join", {"room_id": room_id})["ok"]
+        moderator, asker_socks = None, []
+
+        def prepare():
+            # Connected after the class has joined: a long join burst would starve their pings.
+            nonlocal moderator
+            moderator = connect(base, moderator_cookie)
+            asker_socks.extend(connect(base, c) for c in asker_cookies)
+            sockets.extend([moderator, *asker_socks])
+            for s in sockets:
+                if not call(s, "join", {"room_id": room_id}).get("ok"):
+                    raise RuntimeError("the moderator or an asker could not join")
 
         def fire(k):
             asked = call(asker_socks[k % len(asker_socks)], "ask",
@@ -309,7 +321,7 @@ def run_app(args, workdir: Path) -> dict:
         acks: list = []
 
         say(f"app: {args.clients} clients join, then {args.events} questions at {args.rate}/s")
-        figures = measure(base, server.pid, room_id, critic_cookies, args, fire)
+        figures = measure(base, server.pid, room_id, critic_cookies, args, fire, prepare)
         done = [a for a in acks if a is not None]
         say(f"  {len(done)} approvals acknowledged OK; ack after "
             f"p50 {common.percentile(done, 50):.1f} ms, p99 {common.percentile(done, 99):.1f} ms")
@@ -327,28 +339,32 @@ def run_bare(args, workdir: Path) -> dict:
     env = dict(os.environ, SOCKETIO_ASYNC_MODE=args.mode)
     server = common.start_server([PYTHON, "bench/bare_server.py", "--port", str(port), "--mode", args.mode],
                                  env, workdir / "bare.log")
-    trigger = None
+    sockets = []
     try:
         common.wait_http(f"{base}/health", server)
-        trigger = connect(base)
-        call(trigger, "join", {"room_id": 1})
+
+        def prepare():
+            sockets.append(connect(base))
+            call(sockets[0], "join", {"room_id": 1})
 
         def fire(k):
             t0 = time.monotonic()
-            trigger.emit("broadcast", {"id": k + 1}, namespace=NAMESPACE)
+            sockets[0].emit("broadcast", {"id": k + 1}, namespace=NAMESPACE)
             return k + 1, t0
 
         say(f"bare: {args.clients} clients join, then {args.events} broadcasts at {args.rate}/s")
-        return measure(base, server.pid, 1, [""] * args.clients, args, fire)
+        return measure(base, server.pid, 1, [""] * args.clients, args, fire, prepare)
     finally:
-        if trigger is not None:
-            trigger.disconnect()
+        for s in sockets:
+            s.disconnect()
         common.stop(server)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     common.pin(0, 1)
+    say(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs (other processes share them: compare with the bare figures)")
     workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
     app = bare = {}
     try:
