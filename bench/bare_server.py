@@ -2,8 +2,8 @@
 
 ``python bench/bare_server.py --port 5055 --mode eventlet|gevent`` serves namespace ``/panel``
 with no database and no authorisation: ``join`` enters one room, acknowledges and sends a
-snapshot-sized payload; ``broadcast`` (the trigger) sends a question-sized ``question`` event
-to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts Colloquy.
+snapshot-sized payload; ``ask`` only acknowledges; ``broadcast`` (the trigger) sends a
+question-sized ``question`` event to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts Colloquy.
 """
 import argparse
 import os
@@ -84,6 +84,12 @@ def create_app(mode: str):
         join_room(ROOM)
         emit("snapshot", snapshot_payload())
         return {"ok": True, "role": "critic", "seq": STATE["seq"]}
+
+    @socketio.on("ask", namespace="/panel")
+    def on_ask(data):
+        # Answered at once: the benchmark asks before each broadcast, as critics ask before
+        # the moderator approves, so both servers are paced the same way.
+        return {"ok": True, "question_id": int(data["id"]), "state": "pending"}
 
     @socketio.on("broadcast", namespace="/panel")
     def on_broadcast(data):

@@ -8,8 +8,10 @@ accounts are logged in beforehand; N Socket.IO clients connect over websocket at
 worker processes and join the room (``joined_s`` = start → the last snapshot received); then
 critics ask questions at a steady rate and the moderator approves each one. Fan-out latency is
 approve → the last client received the queued question; ``lost`` counts deliveries that never
-arrived. The same clients then measure ``bench/bare_server.py`` in the same run. The server is
-pinned to CPU 0, every client to CPU 1. The last line of stdout is one JSON object.
+arrived. The same clients then measure ``bench/bare_server.py`` in the same run, paced the same
+way: each broadcast follows an acknowledged ``ask``, so neither server's backlog is hidden from
+or added to the latency. The server is pinned to CPU 0, every client to CPU 1. The last line of
+stdout is one JSON object.
 """
 from __future__ import annotations
 
@@ -348,6 +350,7 @@ def run_bare(args, workdir: Path) -> dict:
             call(sockets[0], "join", {"room_id": 1})
 
         def fire(k):
+            call(sockets[0], "ask", {"id": k + 1})
             t0 = time.monotonic()
             sockets[0].emit("broadcast", {"id": k + 1}, namespace=NAMESPACE)
             return k + 1, t0
