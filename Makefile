@@ -29,7 +29,7 @@ db: install
 run: db
 	$(PY) app.py
 
-## Debian's Chromium (browser tests) and Redis (multi-process tests), where missing and allowed.
+## Debian's Chromium (browser tests), Redis (multi-process tests) and PostgreSQL, where missing and allowed.
 system-test-deps:
 	@sh scripts/install_test_system_deps.sh
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -77,17 +78,24 @@ def app_config(database_path, **overrides) -> dict:
     }
 
 
-@pytest.fixture
-def app(tmp_path):
-    """A fresh application on its own SQLite file, CSRF off (tests/test_security.py turns it on)."""
-    app = create_app(app_config(tmp_path / "test.sqlite3"))
-    app.test_client_class = FreshRequestClient
+@contextmanager
+def fresh_tables(app):
+    """Inside ``app``'s context with every table created empty; dropped again on leaving."""
     with app.app_context():
         db.create_all()
         limiter.reset()
         yield app
         db.session.remove()
         db.drop_all()
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A fresh application on its own SQLite file, CSRF off (tests/test_security.py turns it on)."""
+    app = create_app(app_config(tmp_path / "test.sqlite3"))
+    app.test_client_class = FreshRequestClient
+    with fresh_tables(app):
+        yield app
 
 
 @pytest.fixture
