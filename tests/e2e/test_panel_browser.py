@@ -2,7 +2,9 @@
 their own browser context, run one panel from the first question to the closing verdict."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -31,12 +33,12 @@ def keep_screenshots_in(people, folder: str | None) -> None:
             person.shots = Path(folder)
 
 
-def room_path(server, suffix=""):
-    """The panel room of the demo's Sarathi-Serve presentation (read from the demo database)."""
+def room_path(server, suffix="", paper=PAPER):
+    """The panel room of a demo presentation, found by its paper (read from the demo database)."""
     with sqlite3.connect(server.database) as conn:
         course_id, presentation_id = conn.execute(
             "SELECT p.course_id, p.id FROM presentations p JOIN papers ON papers.id = p.paper_id "
-            "WHERE papers.title = ?", (PAPER,)
+            "WHERE papers.title = ?", (paper,)
         ).fetchone()
     return f"/courses/{course_id}/presentations/{presentation_id}/panel" + suffix
 
@@ -64,7 +66,7 @@ def test_a_panel_from_first_question_to_verdict(new_person, live_server):
     mod = instructor.page
     mod.get_by_role("button", name="Panel discussion").click()
     expect(mod.locator("[data-panel-phase]")).to_have_text("Panel discussion")
-    expect(mod.locator("[data-panel-countdown]")).to_have_text(__import__("re").compile(r"^1[45]:\d\d$"))
+    expect(mod.locator("[data-panel-countdown]")).to_have_text(re.compile(r"^1[45]:\d\d$"))
 
     for person in (author, critic1, critic2):
         enter(person, room)
@@ -168,4 +170,79 @@ def test_a_panel_from_first_question_to_verdict(new_person, live_server):
     page2.set_viewport_size({"width": 390, "height": 844})
     critic2.screenshot("participant-phone")
     for person in (instructor, author, critic1, critic2):
+        person.assert_no_problems()
+
+
+RETRY_PAPER = "Splitwise: Efficient Generative LLM Inference Using Phase Splitting"
+RETRY_CRITIC = "student12@colloquy.test"
+RETRY_Q = "Would phase splitting still pay off with a slower interconnect?"
+
+
+class LoseOneAck:
+    """Proxies the page's Socket.IO websocket; drops the acknowledgement of the first ``ask``
+    and closes the connection, as if the network failed right after the server applied it."""
+
+    def __init__(self):
+        self.asks: list[str] = []
+        self.joins: list[dict] = []
+        self.ask_ack_id: str | None = None
+        self.dropped = False
+
+    def __call__(self, ws) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: self.to_server(server, message))
+        server.on_message(lambda message: self.to_page(ws, message))
+
+    def to_server(self, server, message) -> None:
+        if isinstance(message, str) and re.match(r'42/panel,\d+\["join",', message):
+            self.joins.append(json.loads(message[message.index("["):])[1])
+        match = re.match(r'42/panel,(\d+)\["ask",', message) if isinstance(message, str) else None
+        if match:
+            self.asks.append(message)
+            self.ask_ack_id = self.ask_ack_id or match.group(1)
+        server.send(message)
+
+    def to_page(self, ws, message) -> None:
+        if not self.dropped and self.ask_ack_id and isinstance(message, str) \
+                and message.startswith(f"43/panel,{self.ask_ack_id}["):
+            self.dropped = True
+            ws.close()
+            return
+        ws.send(message)
+
+
+def test_an_action_whose_ack_was_lost_is_retried_once_after_reconnecting(new_person, live_server):
+    from playwright.sync_api import expect
+
+    path = room_path(live_server, paper=RETRY_PAPER)
+    instructor = new_person(INSTRUCTOR)
+    instructor.goto(path + "/moderate")
+    expect(instructor.page.locator("[data-panel-connection]")).to_have_text("Connected")
+    instructor.page.get_by_role("button", name="Talk").click()
+    expect(instructor.page.locator("[data-panel-phase]")).to_have_text("Talk")
+
+    critic = new_person(RETRY_CRITIC)
+    proxy = LoseOneAck()
+    critic.page.route_web_socket(re.compile(r".*/socket\.io/.*"), proxy)
+    critic.goto(path)
+    page = critic.page
+    expect(page.locator("[data-panel-connection]")).to_have_text("Connected")
+    page.get_by_label("Your question", exact=True).fill(RETRY_Q)
+    page.get_by_role("button", name="Send question").click()
+
+    # The connection drops before the ack; the page reconnects, rejoins and sends the same
+    # action again; the server answers with the stored ack instead of asking twice.
+    expect(page.locator("[data-panel-message]")).to_contain_text("awaiting approval", timeout=20_000)
+    assert proxy.dropped
+    assert len(proxy.asks) == 2
+    cids = [json.loads(message[message.index("["):])[1]["cid"] for message in proxy.asks]
+    assert cids[0] == cids[1]
+    assert len(proxy.joins) == 2
+    assert "last_seq" not in proxy.joins[0] and proxy.joins[1]["last_seq"] >= 1
+    expect(page.locator("[data-mine] > li")).to_have_count(1)
+    pending = instructor.page.locator("[data-pending] > li").filter(
+        has=instructor.page.locator(".q-text", has_text=RETRY_Q))
+    expect(pending).to_have_count(1)
+    expect(instructor.page.locator("[data-pending-count]")).to_have_text("1")
+    for person in (instructor, critic):
         person.assert_no_problems()
