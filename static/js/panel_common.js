@@ -40,6 +40,7 @@
   // updated in place (focus, open <details> and typed text survive), new ones created, stale
   // ones removed, and nodes moved only when out of order.
   function syncList(list, items, key, create, update) {
+    var active = document.activeElement, lostAt = null;
     var existing = {};
     Array.prototype.forEach.call(list.children, function (child) { existing[child.dataset.key] = child; });
     var wanted = {};
@@ -56,8 +57,24 @@
       if (at !== node) list.insertBefore(node, at || null);
     });
     Object.keys(existing).forEach(function (k) {
-      if (!wanted[k]) list.removeChild(existing[k]);
+      if (wanted[k]) return;
+      if (existing[k].contains(active)) lostAt = Array.prototype.indexOf.call(list.children, existing[k]);
+      list.removeChild(existing[k]);
     });
+    // Keyboard users keep their place: a moved card keeps focus, and when the focused card
+    // left the list (approved, answered…), focus goes to the card now in its place.
+    if (active && active !== document.activeElement && document.contains(active)) active.focus();
+    if (lostAt !== null) focusNear(list, lostAt);
+  }
+
+  function focusNear(list, index) {
+    var card = list.children[Math.min(index, list.children.length - 1)];
+    var control = card && card.querySelector("button:not([hidden]):not([disabled]), summary");
+    if (!control) {
+      control = list;
+      list.setAttribute("tabindex", "-1");
+    }
+    control.focus();
   }
 
   function field(label, control) {
@@ -560,12 +577,14 @@
     return ack.ok;
   };
 
-  // Disable a button while its action runs, then report the outcome.
-  Room.prototype.run = function (button, event, fields, okText) {
+  // Run an action from a control, then report the outcome. The control is marked busy (a
+  // second press is ignored) rather than disabled, so keyboard focus stays where it was.
+  Room.prototype.run = function (control, event, fields, okText) {
     var self = this;
-    if (button) button.disabled = true;
+    if (control && control.getAttribute("aria-busy") === "true") return Promise.resolve({ok: false, error: "busy"});
+    if (control) control.setAttribute("aria-busy", "true");
     return this.act(event, fields).then(function (ack) {
-      if (button) button.disabled = false;
+      if (control) control.removeAttribute("aria-busy");
       self.report(ack, okText);
       return ack;
     });

@@ -137,9 +137,8 @@
       }
       askFail("");
       var button = askForm.querySelector("button[type=submit]");
-      button.disabled = true;
-      room.act("ask", {text: text, anonymous: anonymous.checked}).then(function (ack) {
-        button.disabled = !room.canAsk();
+      room.run(button, "ask", {text: text, anonymous: anonymous.checked}).then(function (ack) {
+        if (ack.error === "busy") return;
         if (!ack.ok) { askFail(ack.message || "Your question was not sent."); return; }
         askText.value = "";
         countChars();
@@ -148,11 +147,14 @@
     });
     root.querySelectorAll("[data-push]").forEach(function (button) {
       button.addEventListener("click", function () {
-        button.disabled = true;
-        room.act("ask", {text: button.dataset.push, anonymous: anonymous.checked, from_review: true}).then(function (ack) {
-          if (!room.report(ack, sentText(ack))) { button.disabled = false; return; }
+        var fields = {text: button.dataset.push, anonymous: anonymous.checked, from_review: true};
+        room.run(button, "ask", fields).then(function (ack) {
+          if (!ack.ok) return;
+          room.message(sentText(ack), "ok");
           button.dataset.sent = "true";
           P.setText(button, "Sent");
+          button.disabled = true;
+          askText.focus();
         });
       });
     });

@@ -97,8 +97,13 @@ def test_a_panel_from_first_question_to_verdict(new_person, live_server):
     expect(card(instructor, "pending", ANON_Q)).to_contain_text(CRITIC_1_NAME)
     expect(card(instructor, "pending", ANON_Q)).to_contain_text("anonymous to the class")
     card(instructor, "pending", ANON_Q).get_by_role("button", name="Approve").click()
-    card(instructor, "pending", NAMED_Q).get_by_role("button", name="Approve").click()
     private = card(instructor, "pending", PRIVATE_Q)
+    expect(card(instructor, "pending", ANON_Q)).to_have_count(0)
+    card(instructor, "pending", NAMED_Q).get_by_role("button", name="Approve").focus()
+    mod.keyboard.press("Enter")
+    expect(card(instructor, "pending", NAMED_Q)).to_have_count(0)
+    # The keyboard user lands on the next question still waiting.
+    expect(private.get_by_role("button", name="Approve")).to_be_focused()
     private.locator("summary", has_text="Dismiss").click()
     private.get_by_label("Reason, shown only to the asker (optional)").fill(DISMISS_REASON)
     private.get_by_role("button", name="Dismiss", exact=True).click()
@@ -115,8 +120,10 @@ def test_a_panel_from_first_question_to_verdict(new_person, live_server):
     # Critic 2 upvotes the anonymous question; everyone sees the count.
     vote = card(critic2, "queue", ANON_Q).locator("button.q-vote")
     expect(vote).to_have_attribute("aria-pressed", "false")
-    vote.click()
+    vote.focus()
+    page2.keyboard.press("Space")
     expect(vote).to_have_attribute("aria-pressed", "true")
+    expect(vote).to_be_focused()
     expect(card(author, "queue", ANON_Q).locator("button.q-vote")).to_contain_text("(1)")
     expect(card(instructor, "queue", ANON_Q)).to_contain_text("1 vote")
 
