@@ -62,10 +62,14 @@ def _render_migration_item(type_, obj, autogen_context):
 
 
 def _init_socketio(app):
+    from blueprints.panel.manager import client_manager
+
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        # The message queue's manager (None: in-process); always given, so an app created
+        # after one with a queue does not inherit that queue's manager.
+        client_manager=client_manager(app, app.config["SOCKETIO_MESSAGE_QUEUE"]),
         cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"],
         max_http_buffer_size=app.config["SOCKET_MAX_PAYLOAD"],
         manage_session=False,

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 import policy
-from blueprints.panel import payloads, service
+from blueprints.panel import manager, payloads, service
 from extensions import db, socketio
 from models import PanelRoom, Question, User
 
@@ -226,7 +226,14 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None) -> None:
 
 
 def membership_changed(user_id: int) -> None:
-    """Apply a roster change (removal, new role) to the user's open sockets at once."""
+    """Apply a roster change (removal, new role) to the user's open sockets at once (on every
+    server process)."""
+    manager.everywhere(_follow_membership, user_id=user_id)
+
+
+@manager.command
+def _follow_membership(user_id: int) -> None:
+    """Move or drop the user's sockets of this process after a roster change."""
     user = db.session.get(User, user_id)
     state = _state()
     with state.lock:
@@ -241,9 +248,15 @@ def membership_changed(user_id: int) -> None:
 
 
 def end_user_sockets(user_id: int) -> None:
-    """Tell every open panel socket of the user that the session ended, and close them."""
+    """Tell every open panel socket of the user that the session ended, and close them (on
+    every server process)."""
+    _emit("forced_logout", {}, user_room(user_id))
+    manager.everywhere(_close_user_sockets, user_id=user_id)
+
+
+@manager.command
+def _close_user_sockets(user_id: int) -> None:
+    """Disconnect the user's sockets of this process."""
     room = user_room(user_id)
-    _emit("forced_logout", {}, room)
-    sids = [sid for sid, _ in socketio.server.manager.get_participants(NAMESPACE, room)]
-    for sid in sids:
-        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    for sid in [sid for sid, _ in socketio.server.manager.get_participants(NAMESPACE, room)]:
+        socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
