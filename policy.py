@@ -1,17 +1,20 @@
 """The one place that decides who may see and do what (SPEC §3.3, rules V1–V9, and §4).
 
 Every page, JSON endpoint, export, calendar feed, count, search and Socket.IO handler asks
-here. Functions read the database on every call (no caching across requests), so a change of
-group, role or extension takes effect on the next request or event (V9). Time is always a
-parameter: ``now`` is passed in, so tests are plain tables of viewer × moment × expected.
+here. Functions read the database (no caching across requests), so a change of group, role or
+extension takes effect on the next request or event (V9). Within one HTTP request the same
+membership, authorship, extension or own-review question is read once (``_read``); any
+write, flush, commit or rollback forgets those answers. Time is always a parameter: ``now`` is
+passed in, so tests are plain tables of viewer × moment × expected.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Optional
 
-from flask import abort
-from sqlalchemy import select
+from flask import abort, g, has_app_context, has_request_context, request
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.orm import Session
 
 from extensions import db
 from models import (
@@ -32,6 +35,54 @@ from models import (
     User,
 )
 
+# --------------------------------------------------------------------------- per-request memo
+
+_MEMO = "_policy_memo"
+
+
+def _request_memo() -> Optional[dict]:
+    """This HTTP request's answers so far; None outside one (direct calls, Socket.IO events)
+    and while the session holds unflushed changes (the query's autoflush must see them)."""
+    if not has_request_context() or getattr(request, "sid", None) is not None:
+        return None
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        return None
+    owner = request._get_current_object()
+    memo = g.get(_MEMO)
+    if memo is None or memo[0] is not owner:
+        memo = (owner, {})
+        setattr(g, _MEMO, memo)
+    return memo[1]
+
+
+def _read(statement, **params):
+    """The first value the prebuilt ``statement`` selects for ``params``, read once per HTTP
+    request (statements built once also skip SQLAlchemy's per-call construction and cache key)."""
+    memo = _request_memo()
+    if memo is None:
+        return db.session.scalar(statement, params)
+    key = (id(statement), *params.values())
+    if key not in memo:
+        memo[key] = db.session.scalar(statement, params)
+    return memo[key]
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(*_) -> None:
+    """Any write or end of a transaction makes the remembered answers stale."""
+    if has_app_context():
+        g.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state) -> None:
+    if not state.is_select:
+        _forget()
+
+
 # --------------------------------------------------------------------------- membership
 
 
@@ -41,14 +92,17 @@ def _user_id(user) -> Optional[int]:
     return user.id
 
 
+_ROLE = select(Enrollment.role).where(
+    Enrollment.user_id == bindparam("user_id"), Enrollment.course_id == bindparam("course_id")
+)
+
+
 def course_role(user, course_id: int) -> Optional[str]:
     """The user's role in the course, or None when not enrolled (or not logged in)."""
     uid = _user_id(user)
     if uid is None:
         return None
-    return db.session.scalar(
-        select(Enrollment.role).where(Enrollment.user_id == uid, Enrollment.course_id == course_id)
-    )
+    return _read(_ROLE, user_id=uid, course_id=course_id)
 
 
 def is_member(user, course_id: int) -> bool:
@@ -71,20 +125,18 @@ def is_student(user, course_id: int) -> bool:
     return course_role(user, course_id) == ROLE_STUDENT
 
 
+_AUTHOR = select(PresentationMember.id).where(
+    PresentationMember.presentation_id == bindparam("presentation_id"),
+    PresentationMember.user_id == bindparam("user_id"),
+)
+
+
 def is_author(user, presentation: Presentation) -> bool:
     """Member of the presentation's presenting or summary-writing group."""
     uid = _user_id(user)
     if uid is None:
         return False
-    return (
-        db.session.scalar(
-            select(PresentationMember.id).where(
-                PresentationMember.presentation_id == presentation.id,
-                PresentationMember.user_id == uid,
-            )
-        )
-        is not None
-    )
+    return _read(_AUTHOR, presentation_id=presentation.id, user_id=uid) is not None
 
 
 def can_manage_course(user, course_id: int) -> bool:
@@ -105,13 +157,14 @@ def can_view_integrity(user, course_id: int) -> bool:
 # --------------------------------------------------------------------------- deadlines
 
 
+_EXTENSION = select(Extension).where(
+    Extension.presentation_id == bindparam("presentation_id"), Extension.user_id == bindparam("user_id")
+)
+
+
 def extension_for(user_id: int, presentation: Presentation) -> Optional[Extension]:
     """The student's extension on this presentation's review, if one was granted."""
-    return db.session.scalar(
-        select(Extension).where(
-            Extension.presentation_id == presentation.id, Extension.user_id == user_id
-        )
-    )
+    return _read(_EXTENSION, presentation_id=presentation.id, user_id=user_id)
 
 
 def _grace(presentation: Presentation) -> timedelta:
@@ -151,14 +204,17 @@ def submission_window(user_id: int, presentation: Presentation, now: datetime) -
 # --------------------------------------------------------------------------- reviews
 
 
+_OWN_REVIEW = select(Review).where(
+    Review.presentation_id == bindparam("presentation_id"), Review.author_id == bindparam("author_id")
+)
+
+
 def own_review(user, presentation: Presentation) -> Optional[Review]:
     """The user's own review (draft or submitted) of the presentation, if any."""
     uid = _user_id(user)
     if uid is None:
         return None
-    return db.session.scalar(
-        select(Review).where(Review.presentation_id == presentation.id, Review.author_id == uid)
-    )
+    return _read(_OWN_REVIEW, presentation_id=presentation.id, author_id=uid)
 
 
 def must_review(user, presentation: Presentation) -> bool:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Callable, Optional, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import audit
@@ -48,10 +49,17 @@ class ReviewInput:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """The stored review and the revision kind written (None when nothing changed)."""
+    """What a submission stored, as plain values (reporting it reads nothing again).
 
-    review: Review
+    ``kind`` is the revision kind written (None when nothing changed); ``at`` is when the review
+    was submitted, or changed by this edit.
+    """
+
+    review_id: int
     kind: Optional[str]
+    at: Optional[datetime]
+    is_late: bool
+    is_final: bool
 
 
 class ReviewRefused(Exception):
@@ -222,8 +230,8 @@ def _content(fields: list[dict], data: ReviewInput, now: datetime) -> dict:
     }
 
 
-def _apply(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> None:
-    for column, value in _content(fields, data, now).items():
+def _apply(review: Review, content: dict) -> None:
+    for column, value in content.items():
         setattr(review, column, value)
 
 
@@ -267,84 +275,93 @@ def submit(user, presentation: Presentation, fields: list[dict], data: ReviewInp
         if refusal is not None:
             _record_refusal(refusal, user, presentation)
             raise refusal
-        review = _own_or_new(user, presentation, now)
-        if review.is_submitted:
+        review = policy.own_review(user, presentation)
+        if review is not None and review.is_submitted:
             return _edit(review, fields, data, now)
-        return _first_submission(review, fields, data, now)
+        return _first_submission(user, presentation, review, fields, data, now)
 
     return _retrying(operation)
 
 
-def _first_submission(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> SubmitResult:
-    presentation = review.presentation
-    window = policy.submission_window(review.author_id, presentation, now)
-    # Only one request turns the draft into a submission; a concurrent one retries as an edit.
-    claimed = db.session.execute(
-        update(Review)
-        .where(Review.id == review.id, Review.status == REVIEW_DRAFT)
-        .values(status=REVIEW_SUBMITTED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise _Conflict()
-    late = window == "late"
-    _apply(review, fields, data, now)
-    review.status = REVIEW_SUBMITTED
-    review.pledge = True
-    review.submitted_at = now
-    review.is_late = late
-    review.is_final = policy.is_released(presentation, now)  # V5: no "stub, read, rewrite"
-    review.pseudonym_no = _next_pseudonym(presentation.id)
+def _first_submission(
+    user, presentation: Presentation, draft: Optional[Review], fields: list[dict], data: ReviewInput, now: datetime
+) -> SubmitResult:
+    """Store the submission in one statement (the draft becomes it, or it is inserted), then its
+    revision and audit event: three INSERTs or UPDATEs and no unit-of-work flush."""
+    late = policy.submission_window(user.id, presentation, now) == "late"
+    in_grace = not late and now > policy.personal_deadline(user.id, presentation)
+    final = policy.is_released(presentation, now)  # V5: no "stub, read, rewrite"
+    content = _content(fields, data, now)
+    row = {**content, "status": REVIEW_SUBMITTED, "pledge": True, "submitted_at": now, "is_late": late, "is_final": final}
+    numbered = {"pseudonym_no": _next_pseudonym(presentation.id)}
+    if draft is None:
+        # A concurrent first save of the same writer fails on the unique key and retries.
+        new = {"presentation_id": presentation.id, "author_id": user.id, "created_at": now}
+        review_id = db.session.execute(insert(_REVIEWS).values(numbered), {**row, **new}).inserted_primary_key[0]
+    else:
+        # Only one request turns the draft into a submission; a concurrent one retries as an edit.
+        claim = update(_REVIEWS).where(_REVIEWS.c.id == draft.id, _REVIEWS.c.status == REVIEW_DRAFT)
+        if db.session.execute(claim.values(numbered), row).rowcount != 1:
+            raise _Conflict()
+        review_id = draft.id
     kind = KIND_LATE_SUBMIT if late else KIND_SUBMIT
-    _add_revision(review, kind, now)
-    detail = {"review_id": review.id, "final": review.is_final}
-    if not late and now > policy.personal_deadline(review.author_id, presentation):
+    _add_revision(review_id, content, kind, now)
+    detail = {"review_id": review_id, "final": final}
+    if in_grace:
         detail["in_grace"] = True
-    _record_event("review.late_submit" if late else "review.submit", review, **detail)
-    return SubmitResult(review, kind)
+    _record_event("review.late_submit" if late else "review.submit", presentation, user.id, **detail)
+    return SubmitResult(review_id, kind, now, late, final)
 
 
 def _edit(review: Review, fields: list[dict], data: ReviewInput, now: datetime) -> SubmitResult:
     answers = _clean_answers(fields, data.answers)
     if (answers, data.score, data.confidence) == (review.answers, review.score, review.confidence):
-        return SubmitResult(review, None)
-    _apply(review, fields, data, now)
+        return SubmitResult(review.id, None, review.submitted_at, review.is_late, review.is_final)
+    presentation = review.presentation
+    in_grace = now > policy.personal_deadline(review.author_id, presentation)
+    content = _content(fields, data, now)
+    _apply(review, content)
     review.pledge = True
-    _add_revision(review, KIND_EDIT, now)
-    in_grace = now > policy.personal_deadline(review.author_id, review.presentation)
-    _record_event("review.late_edit" if in_grace else "review.edit", review, review_id=review.id)
-    return SubmitResult(review, KIND_EDIT)
+    _add_revision(review.id, content, KIND_EDIT, now)
+    kind = "review.late_edit" if in_grace else "review.edit"
+    _record_event(kind, presentation, review.author_id, review_id=review.id)
+    return SubmitResult(review.id, KIND_EDIT, now, review.is_late, review.is_final)
 
 
-def _next_pseudonym(presentation_id: int) -> int:
-    """One more than the highest number given in this presentation; the unique key settles races."""
-    highest = db.session.scalar(
-        select(func.max(Review.pseudonym_no)).where(Review.presentation_id == presentation_id)
-    )
-    return (highest or 0) + 1
+_REVIEWS = Review.__table__
+_OTHER_REVIEWS = _REVIEWS.alias("other_reviews")
+_INSERT_REVISION = insert(ReviewRevision.__table__)
 
 
-def _add_revision(review: Review, kind: str, now: datetime) -> None:
-    db.session.add(
-        ReviewRevision(
-            review=review,
-            answers=dict(review.answers),
-            score=review.score,
-            confidence=review.confidence,
-            kind=kind,
-            created_at=now,
-        )
+@lru_cache(maxsize=256)
+def _next_pseudonym(presentation_id: int):
+    """The number to store: one more than the highest given in this presentation, computed by
+    the storing statement itself; the unique key settles the races that remain. Built once per
+    presentation (building SQL costs more than running it)."""
+    return (
+        select(func.coalesce(func.max(_OTHER_REVIEWS.c.pseudonym_no), 0) + 1)
+        .where(_OTHER_REVIEWS.c.presentation_id == presentation_id)
+        .scalar_subquery()
     )
 
 
-def _record_event(kind: str, review: Review, **detail) -> None:
-    audit.record(
-        kind,
-        review.presentation.course_id,
-        review.author_id,
-        presentation_id=review.presentation_id,
-        **detail,
+def _add_revision(review_id: int, content: dict, kind: str, now: datetime) -> None:
+    """Keep what was stored as a revision (one INSERT, run at once in the transaction)."""
+    db.session.execute(
+        _INSERT_REVISION,
+        {
+            "review_id": review_id,
+            "answers": content["answers"],
+            "score": content["score"],
+            "confidence": content["confidence"],
+            "kind": kind,
+            "created_at": now,
+        },
     )
+
+
+def _record_event(kind: str, presentation: Presentation, author_id: int, **detail) -> None:
+    audit.record_now(kind, presentation.course_id, author_id, presentation_id=presentation.id, **detail)
 
 
 def _record_refusal(refusal: ReviewRefused, user, presentation: Presentation) -> None:

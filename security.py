@@ -1,6 +1,6 @@
 """Session loading and the HTTP security headers every response carries."""
 from flask import Flask, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from extensions import db, login_manager
 from models import User
@@ -12,10 +12,13 @@ CSP = (
 )
 
 
+_USER_BY_TOKEN = select(User).where(User.session_token == bindparam("token"))
+
+
 @login_manager.user_loader
 def load_user(session_token: str):
     """Find the user whose current session token the cookie holds (rotated on logout)."""
-    return db.session.scalar(select(User).where(User.session_token == session_token))
+    return db.session.scalar(_USER_BY_TOKEN, {"token": session_token})
 
 
 def init_app(app: Flask) -> None:

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import abort, flash
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 import policy
@@ -42,6 +42,23 @@ def of_course_or_404(model, course: Course, object_id: int):
 def presentation_or_404(course: Course, presentation_id: int) -> Presentation:
     """A presentation of this course, or 404."""
     return of_course_or_404(Presentation, course, presentation_id)
+
+
+_PRESENTATION_WITH_COURSE = (
+    select(Presentation)
+    .where(Presentation.id == bindparam("presentation_id"), Presentation.course_id == bindparam("course_id"))
+    .options(joinedload(Presentation.course))
+)
+
+
+def course_and_presentation_or_404(course_id: int, presentation_id: int) -> tuple[Course, Presentation]:
+    """``course_or_404`` and ``presentation_or_404`` for members, with both rows read in one query."""
+    presentation = db.session.scalar(
+        _PRESENTATION_WITH_COURSE, {"presentation_id": presentation_id, "course_id": course_id}
+    )
+    if presentation is None or not policy.is_member(current_user, course_id):
+        abort(404)
+    return presentation.course, presentation
 
 
 def delete_unless(obj, blocked: Optional[str], done: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import lru_cache
 from statistics import mean
 from typing import Optional
 
@@ -32,7 +33,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 import audit
 import policy
 import reviewing
-from blueprints.common import course_or_404, presentation_or_404
+from blueprints.common import course_and_presentation_or_404, course_or_404, presentation_or_404
 from extensions import db
 from models import Course, Extension, Presentation, Review, User
 from review_form import review_form_fields
@@ -71,25 +72,32 @@ bp.add_app_template_global(reviewing.read_block_message, "review_read_block_mess
 
 def review_form(course: Course, review: Optional[Review], formdata=None) -> FlaskForm:
     """The course's review form, filled from the request, else from the stored review."""
+    definition = tuple((f["key"], f["label"], f["help"], f["required"]) for f in review_form_fields(course))
+    kwargs = {} if formdata is None else {"formdata": formdata}
+    return _review_form_class(definition)(data=_stored_data(review), **kwargs)
+
+
+@lru_cache(maxsize=128)
+def _review_form_class(definition: tuple[tuple[str, str, str, bool], ...]) -> type[FlaskForm]:
+    """The form class for one review-form definition (key, label, help, required), built once."""
 
     class ReviewForm(FlaskForm):
         pass
 
-    for f in review_form_fields(course):
+    for key, label, help_text, required in definition:
         setattr(
             ReviewForm,
-            ANSWER_PREFIX + f["key"],
+            ANSWER_PREFIX + key,
             TextAreaField(
-                f["label"] + ("" if f["required"] else " (optional)"),
-                description=f["help"],
+                label + ("" if required else " (optional)"),
+                description=help_text,
                 validators=[Length(max=reviewing.MAX_ANSWER)],
             ),
         )
     ReviewForm.score = SelectField("Overall score", choices=SCORE_CHOICES, default="")
     ReviewForm.confidence = SelectField("Confidence", choices=CONFIDENCE_CHOICES, default="")
     ReviewForm.pledge = BooleanField(PLEDGE_TEXT)
-    kwargs = {} if formdata is None else {"formdata": formdata}
-    return ReviewForm(data=_stored_data(review), **kwargs)
+    return ReviewForm
 
 
 def _stored_data(review: Optional[Review]) -> dict:
@@ -152,11 +160,6 @@ class ExtensionForm(FlaskForm):
 
 class _Incomplete(Exception):
     """The submission misses required fields; the form shows them."""
-
-
-def _course_and_presentation(course_id: int, presentation_id: int) -> tuple[Course, Presentation]:
-    course = course_or_404(course_id)
-    return course, presentation_or_404(course, presentation_id)
 
 
 def _staff_course_or_404(course_id: int) -> Course:
@@ -246,7 +249,7 @@ def mine(course_id):
 @login_required
 def write(course_id, presentation_id):
     """Write one's review: save a draft, submit it, or edit it until the deadline."""
-    course, presentation = _course_and_presentation(course_id, presentation_id)
+    course, presentation = course_and_presentation_or_404(course_id, presentation_id)
     now = now_utc()
     not_reviewer = reviewing.reviewer_refusal(current_user, presentation)
     if not_reviewer is not None:
@@ -283,22 +286,23 @@ def _after_submit(course, presentation, form, data, now) -> Response:
     if errors:
         _show_submission_errors(form, errors)
         raise _Incomplete()
+    course_id, timezone = course.id, course.timezone  # the commit expires the course
     result = reviewing.submit(current_user, presentation, fields, data, now)
-    flash(_submit_message(result, course), "success")
-    return redirect(url_for(".detail", course_id=course.id, review_id=result.review.id))
+    flash(_submit_message(result, timezone), "success")
+    return redirect(url_for(".detail", course_id=course_id, review_id=result.review_id))
 
 
-def _submit_message(result: reviewing.SubmitResult, course: Course) -> str:
-    review = result.review
-    when = format_local(review.updated_at if result.kind == reviewing.KIND_EDIT else review.submitted_at, course.timezone)
+def _submit_message(result: reviewing.SubmitResult, timezone: str) -> str:
+    """What the writer is told after a submission or edit (from values copied before the commit)."""
     if result.kind is None:
         return "Nothing changed: your submitted review is as it was."
+    when = format_local(result.at, timezone)
     if result.kind == reviewing.KIND_EDIT:
         return f"Your changes were saved at {when}."
     message = f"Your review was submitted at {when}"
-    if review.is_late:
+    if result.is_late:
         message += " (late)"
-    if review.is_final:
+    if result.is_final:
         message += ". It is final: reviews of this paper are already released, so it cannot be edited"
     return message + "."
 
@@ -324,7 +328,7 @@ def _form_page(course, presentation, form, now, status=200, refusal=None) -> Res
 @login_required
 def save_draft(course_id, presentation_id):
     """Autosave the draft posted as JSON by review_form.js; answers with the time saved."""
-    course, presentation = _course_and_presentation(course_id, presentation_id)
+    course, presentation = course_and_presentation_or_404(course_id, presentation_id)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not all(isinstance(v, str) for v in payload.values()):
         return _json({"error": "Bad Request", "message": "Send the form fields as a JSON object of strings."}, 400)
@@ -346,7 +350,7 @@ def save_draft(course_id, presentation_id):
 
 def _others_for_viewer(course_id: int, presentation_id: int, via: str):
     """The other reviews this viewer may read (audited), or why they may not read them yet."""
-    course, presentation = _course_and_presentation(course_id, presentation_id)
+    course, presentation = course_and_presentation_or_404(course_id, presentation_id)
     now = now_utc()
     if not policy.can_read_others(current_user, presentation, now):
         return course, presentation, None, reviewing.read_block_message(current_user, presentation, now)
@@ -512,7 +516,7 @@ def export_course(course_id):
 
 
 def _extension_manager_or_403(course_id: int, presentation_id: int) -> tuple[Course, Presentation]:
-    course, presentation = _course_and_presentation(course_id, presentation_id)
+    course, presentation = course_and_presentation_or_404(course_id, presentation_id)
     if not policy.can_edit_schedule(current_user, course.id):
         abort(403)
     return course, presentation

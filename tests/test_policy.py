@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import request
 from flask_login import AnonymousUserMixin
+from sqlalchemy import delete, event, insert
 
 import policy
 from extensions import db
@@ -498,3 +500,85 @@ def test_a_role_change_applies_on_the_next_call(fresh_world):
     db.session.commit()
     assert policy.can_view_review(who, fresh_world["reviews"]["target"], now)
     assert not policy.can_write_review(who, presentation, now)
+
+
+# --------------------------------------------------------------------------- one read per HTTP request
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements run from here on (a list; ``statements.clear()`` starts again)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *rest):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", note)
+
+
+def _ask_everything(who, presentation) -> tuple:
+    return (
+        policy.course_role(who, presentation.course_id),
+        policy.is_author(who, presentation),
+        policy.own_review(who, presentation),
+        policy.extension_for(who.id, presentation),
+    )
+
+
+def test_one_request_reads_each_question_once(fresh_world, app, statements):
+    presentation, who = fresh_world["presentation"], fresh_world["people"]["critic_ext_pending"]
+    assert presentation.course.id and who.id  # loaded before counting
+    with app.test_request_context("/"):
+        statements.clear()
+        first = _ask_everything(who, presentation)
+        assert _ask_everything(who, presentation) == first
+        assert policy.can_write_review(who, presentation, MOMENTS["deadline+1s"])
+        assert len(statements) == 4
+    role, author, review, extension = first
+    assert (role, author, review) == ("student", False, fresh_world["reviews"]["ext_draft"])
+    assert extension.deadline == EXTENDED
+
+
+def test_the_next_request_reads_again(fresh_world, app):
+    """A change the request's session did not make (another process) is seen by the next request."""
+    presentation, who = fresh_world["presentation"], fresh_world["people"]["critic_missing"]
+    with app.test_request_context("/"):
+        assert policy.must_review(who, presentation)
+    with db.engine.begin() as other_process:
+        other_process.execute(
+            insert(PresentationMember).values(
+                course_id=presentation.course_id, presentation_id=presentation.id, user_id=who.id, kind=MEMBER_SUMMARY, seat=2
+            )
+        )
+    with app.test_request_context("/"):
+        assert not policy.must_review(who, presentation)
+
+
+def test_a_write_in_the_request_is_seen_by_its_next_call(fresh_world, app):
+    presentation, who = fresh_world["presentation"], fresh_world["people"]["critic_missing"]
+    with app.test_request_context("/"):
+        assert policy.must_review(who, presentation)
+        db.session.add(
+            PresentationMember(course_id=presentation.course_id, presentation=presentation, user=who, kind=MEMBER_SUMMARY, seat=2)
+        )
+        assert not policy.must_review(who, presentation)  # pending: read again, autoflushed
+        db.session.commit()
+        assert not policy.must_review(who, presentation)
+        db.session.execute(delete(PresentationMember).where(PresentationMember.user_id == who.id))
+        assert policy.must_review(who, presentation)  # a bulk write forgets what was read
+        db.session.rollback()
+        assert not policy.must_review(who, presentation)  # and so does a rollback
+
+
+def test_socket_events_read_every_time(fresh_world, app, statements):
+    """Socket.IO handlers (``request.sid`` set) check again under their room lock: no memo."""
+    presentation, who = fresh_world["presentation"], fresh_world["people"]["critic_missing"]
+    assert presentation.course_id and who.id  # loaded before counting
+    with app.test_request_context("/"):
+        request.sid = "socket-1"
+        statements.clear()
+        _ask_everything(who, presentation)
+        _ask_everything(who, presentation)
+    assert len(statements) == 8

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from flask import render_template
 from flask_login import login_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 import reviewing
 from extensions import db
@@ -269,6 +269,49 @@ def test_concurrent_submissions_of_one_writer_make_one_review(s, login_as, clock
     review = review_of(s, s.alice)
     assert review.pseudonym_no == 1
     assert [r.kind for r in review.revisions] == ["submit"]
+
+
+def test_a_draft_becomes_the_submission(s, login_as, clock):
+    alice = login_as(s.alice)
+    alice.post(s.draft, json={"answer_summary": "Early thoughts"})
+    draft = review_of(s, s.alice)
+    submitted_at = clock.to(T0 + timedelta(hours=2))
+    assert submit(alice, s).status_code == 302
+    review = review_of(s, s.alice)
+    assert review.id == draft.id and review.created_at == T0
+    assert review.status == "submitted" and review.submitted_at == review.updated_at == submitted_at
+    assert review.pseudonym_no == 1 and review.answers["summary"] == GOOD["answer_summary"]
+    assert [(r.kind, r.created_at) for r in review.revisions] == [("submit", submitted_at)]
+    assert audit_kinds(s.alice) == ["review.submit"]
+
+
+def test_concurrent_submissions_of_a_draft_make_one_submission(s, login_as, clock):
+    login_as(s.alice).post(s.draft, json={"answer_summary": "Early thoughts"})
+    assert submit_at_once([login_as(s.alice), login_as(s.alice)], s) == [302, 302]
+    assert db.session.scalar(select(func.count(Review.id))) == 1
+    review = review_of(s, s.alice)
+    assert review.status == "submitted" and review.pseudonym_no == 1
+    assert [r.kind for r in review.revisions] == ["submit"]
+    assert audit_kinds(s.alice) == ["review.submit"]
+
+
+def test_a_first_submission_reads_each_row_once(s, login_as, clock):
+    """The user, the presentation with its course, the role, the author check, the own review and
+    the extension are read once each; the review, its revision and the audit event are one
+    INSERT each (no flush of a half-made review, no reload after the commit)."""
+    alice = login_as(s.alice)
+    statements = []
+
+    def note(conn, cursor, statement, *rest):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert submit(alice, s).status_code == 302
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert sorted(statements) == ["INSERT"] * 3 + ["SELECT"] * 6
+    assert review_of(s, s.alice).pseudonym_no == 1
 
 
 def test_concurrent_submissions_get_distinct_pseudonyms(s, make, login_as, clock):
