@@ -41,21 +41,25 @@ def publish(change: service.Change) -> None:
     """Send what a committed action changed, built separately for each audience."""
     if change.replayed:
         return
-    room = db.session.get(PanelRoom, change.room_id)
-    votes = service.vote_counts(room.id)
-    queue = service.queue_order(room.id, votes) if change.questions else []
-    for question_id in sorted(change.questions):
-        question = db.session.get(Question, question_id)
-        _publish_question(question, change, votes.get(question.id, 0), queue)
+    room_id = change.room_id
+    if change.questions:
+        votes = service.vote_counts(room_id)
+        queue = service.queue_order(room_id, votes)
+        questions = service.questions_by_id(change.questions)
+        for question_id in sorted(change.questions):
+            question = questions[question_id]
+            _publish_question(question, change, votes.get(question.id, 0), queue)
+    if change.room or change.verdict:
+        room = db.session.get(PanelRoom, room_id)
     if change.room:
         data = payloads.room_event(room, change.seq)
         _emit("room", data, [audience_room(room.id, a) for a in payloads.AUDIENCES])
     if change.verdict:
         _publish_verdict(room, change.seq)
     for notice in change.notices:
-        _emit("notice", payloads.notice_event(room.id, change.seq, notice), user_room(notice.user_id))
+        _emit("notice", payloads.notice_event(room_id, change.seq, notice), user_room(notice.user_id))
     for user_id, question_id, voted in change.my_votes:
-        data = payloads.my_vote_event(room.id, change.seq, question_id, voted)
+        data = payloads.my_vote_event(room_id, change.seq, question_id, voted)
         _emit("my_vote", data, user_room(user_id))
 
 
@@ -147,8 +151,9 @@ def disconnected(sid: str) -> None:
         state.users.pop(sid, None)
 
 
-def presence(room_id: int) -> dict:
-    """Users in the room by role (counts), and their names (for moderators)."""
+def presence(room_id: int, names: bool = True) -> dict:
+    """Users in the room by role (counts), and their names (for moderators; empty unless
+    ``names``)."""
     state = _state()
     with state.lock:
         members = set(state.rooms.get(room_id, {}).values())
@@ -158,6 +163,8 @@ def presence(room_id: int) -> dict:
         if user_id is not None and user_id not in by_user:
             by_user[user_id] = audience
             counts[audience] += 1
+    if not names:
+        return {"counts": counts, "names": []}
     names = dict(
         db.session.execute(select(User.id, User.display_name).where(User.id.in_(by_user))).all()
     ) if by_user else {}
@@ -222,7 +229,8 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None) -> None:
         _emit("notice", payloads.notice_event(room.id, room.seq, notice), sid)
         return
     enter(sid, room.id, role)
-    _emit("snapshot", payloads.snapshot(room, user, role, presence(room.id)), sid)
+    current = presence(room.id, names=role == payloads.MODERATOR)
+    _emit("snapshot", payloads.snapshot(room, user, role, current), sid)
 
 
 def membership_changed(user_id: int) -> None:

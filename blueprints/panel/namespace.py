@@ -209,7 +209,8 @@ class PanelNamespace(Namespace):
         room, role = self._room(user, payload["room_id"])
         fanout.enter(request.sid, room.id, role)
         if payload.get("last_seq") != room.seq:
-            emit("snapshot", payloads.snapshot(room, user, role, fanout.presence(room.id)))
+            presence = fanout.presence(room.id, names=role == payloads.MODERATOR)
+            emit("snapshot", payloads.snapshot(room, user, role, presence))
         return {"ok": True, "room_id": room.id, "role": role, "seq": room.seq}
 
     def _leave(self, user, payload: dict) -> dict:
@@ -228,11 +229,11 @@ class PanelNamespace(Namespace):
         earlier = service.stored_ack(user.id, cid)
         if earlier is not None:
             return earlier
-        room, _role = self._room(user, payload.pop("room_id"))
-        service.check_permission(event, room, user)
+        room, role = self._room(user, payload.pop("room_id"))
+        service.check_permission(event, room, user, role)
         if not ratelimit.allow(event, user.id):
             raise Refused("rate_limited")
-        change = service.apply(event, room.id, user, cid, payload)
+        change = service.apply(event, room.id, user, cid, payload, role=role)
         try:
             fanout.publish(change)
         except Exception:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import policy
 from blueprints.panel import service
-from models import PanelRoom, Question
+from models import Q_LIVE, PanelRoom, Question
 from timeutil import iso, now_utc
 
 MODERATOR = policy.ROOM_MODERATOR
@@ -141,11 +141,13 @@ def presence_event(room_id: int, seq: int, audience: str, presence: dict) -> dic
 def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, Any]:
     """The full state of the room as this viewer may see it."""
     votes = service.vote_counts(room.id)
+    everything = service.room_questions(room.id)
     questions = []
-    for question in service.room_questions(room.id):
+    for question in everything:
         view = question_for_viewer(question, viewer, role, votes.get(question.id, 0))
         if view is not None:
             questions.append(view)
+    live = [q.id for q in everything if q.state == Q_LIVE]
     data = {
         "seq": room.seq,
         "room_id": room.id,
@@ -153,8 +155,8 @@ def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, An
         "room": room_view(room),
         "role": role,
         "questions": questions,
-        "queue": service.queue_order(room.id, votes),
-        "live_id": service.live_question_id(room.id),
+        "queue": service.order_queue(everything, votes),
+        "live_id": live[0] if live else None,
         "presence": presence["counts"],
         "verdict": service.verdict_counts(room) if policy.audience_sees_verdict(role, room) else None,
         "my_votes": service.user_votes(room.id, viewer.id),

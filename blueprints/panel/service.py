@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 import audit
@@ -80,6 +81,8 @@ class Change:
     # (user id, question id, voted) for the voter's other tabs
     my_votes: list[tuple[int, int, bool]] = field(default_factory=list)
     replayed: bool = False
+    # the actor's room role (``policy.room_role``), read once for the whole action
+    role: Optional[str] = None
 
     def touch(self, question: Question) -> None:
         """Note a question about to change (call before changing its state)."""
@@ -139,6 +142,16 @@ MODERATOR_EVENTS = frozenset(
     {"approve", "dismiss", "edit", "merge", "pin", "unpin", "reorder", "set_live",
      "mark_answered", "reopen", "mute", "phase", "extend", "settings"}
 )
+# The room roles each event's ``PERMISSIONS`` function admits, for a role already read.
+EVENT_ROLES: dict[str, tuple[str, ...]] = {
+    "ask": (policy.ROOM_CRITIC,),
+    "follow_up": (policy.ROOM_CRITIC,),
+    "vote": (policy.ROOM_MODERATOR, policy.ROOM_AUTHOR, policy.ROOM_CRITIC),
+    "verdict": (policy.ROOM_CRITIC,),
+    "claim": (policy.ROOM_AUTHOR,),
+    "answer": (policy.ROOM_AUTHOR,),
+    **{event: (policy.ROOM_MODERATOR,) for event in MODERATOR_EVENTS},
+}
 PERMISSIONS: dict[str, Callable[[Any, PanelRoom], bool]] = {
     "ask": policy.can_ask,
     "follow_up": policy.can_ask,
@@ -155,9 +168,20 @@ REFUSALS = {
 }
 
 
-def check_permission(event: str, room: PanelRoom, user) -> None:
-    """Refuse the event unless the policy lets this user do it in this room now."""
-    if PERMISSIONS[event](user, room):
+def permitted(event: str, room: PanelRoom, user, role: Optional[str]) -> bool:
+    """``PERMISSIONS[event](user, room)`` for a user whose room role (``policy.room_role``) was
+    read earlier in this event: the role, the room's phase and (for questions and votes) mutes."""
+    return (
+        role in EVENT_ROLES[event]
+        and (event not in PHASE_RULES or room.phase in PHASE_RULES[event])
+        and not (event in MUTABLE and policy.is_muted(user, room))
+    )
+
+
+def check_permission(event: str, room: PanelRoom, user, role: Optional[str] = None) -> None:
+    """Refuse the event unless the policy lets this user do it in this room now (``role``: the
+    user's room role already read in this event; without it the policy reads it)."""
+    if permitted(event, room, user, role) if role is not None else PERMISSIONS[event](user, room):
         return
     if event in MUTABLE and policy.is_muted(user, room):
         code = "muted"
@@ -171,31 +195,35 @@ def check_permission(event: str, room: PanelRoom, user) -> None:
 # --------------------------------------------------------------------------- the transaction
 
 
-def _lock_room(room_id: int) -> int:
-    """Start the room's write transaction by bumping its seq; returns the new seq."""
+def _lock_room(room_id: int) -> Optional[PanelRoom]:
+    """Start the room's write transaction by bumping its seq; returns the room read after it."""
     db.session.execute(update(PanelRoom).where(PanelRoom.id == room_id).values(seq=PanelRoom.seq + 1))
     # Rows read before the lock may be stale: read everything again from here on.
     db.session.expire_all()
-    return db.session.scalar(select(PanelRoom.seq).where(PanelRoom.id == room_id))
+    return db.session.get(PanelRoom, room_id)
 
 
-def apply(event: str, room_id: int, user, cid: str, args: dict[str, Any]) -> Change:
+def apply(event: str, room_id: int, user, cid: str, args: dict[str, Any],
+          role: Optional[str] = None) -> Change:
     """Apply one action in one transaction; a cid seen before returns its stored ack.
 
-    Membership and permission are checked again under the lock, so the service is safe to call
-    without the namespace's earlier checks.
+    ``role`` is the user's room role when this event already read it from the policy (else it is
+    read here). Membership and permission are checked again under the lock, so the service is
+    safe to call without the namespace's earlier checks.
     """
     try:
-        seq = _lock_room(room_id)
+        room = _lock_room(room_id)
         earlier = stored_ack(user.id, cid)
         if earlier is not None:
             db.session.rollback()
             return Change(room_id=room_id, cid=cid, ack=earlier, replayed=True)
-        room = db.session.get(PanelRoom, room_id)
-        if room is None or policy.room_role(user, room.presentation) is None:
+        if room is not None and role is None:
+            role = policy.room_role(user, room.presentation)
+        if room is None or role is None:
             raise PanelError("not_found", "There is no such room.")
-        check_permission(event, room, user)
-        change = Change(room_id=room_id, cid=cid, seq=seq)
+        check_permission(event, room, user, role)
+        seq = room.seq
+        change = Change(room_id=room_id, cid=cid, seq=seq, role=role)
         extra = ACTIONS[event](room, user, change, **args) or {}
         change.ack = {"ok": True, "seq": seq, **extra}
         db.session.add(ClientAction(user_id=user.id, client_id=cid, result=change.ack))
@@ -215,17 +243,22 @@ def apply(event: str, room_id: int, user, cid: str, args: dict[str, Any]) -> Cha
 # --------------------------------------------------------------------------- helpers
 
 
-def _question(room: PanelRoom, user, question_id: int) -> Question:
+def _question(room: PanelRoom, user, change: Change, question_id: int) -> Question:
     """A question of this room the user may see; anything else answers like a missing one."""
     question = db.session.get(Question, question_id)
-    if question is None or question.room_id != room.id or not policy.can_see_question(user, question):
+    if (
+        question is None
+        or question.room_id != room.id
+        or not policy.role_sees_question(user, change.role, question)
+    ):
         raise PanelError("not_found", "There is no such question.")
     return question
 
 
-def _moderated_question(room: PanelRoom, user, question_id: int, version: int, states) -> Question:
+def _moderated_question(room: PanelRoom, user, change: Change, question_id: int, version: int,
+                        states) -> Question:
     """A question for a moderator action: same version the moderator saw, in an allowed state."""
-    question = _question(room, user, question_id)
+    question = _question(room, user, change, question_id)
     if question.version != version:
         raise PanelError("conflict", "Another moderator changed this question first.", question)
     if question.state not in states:
@@ -286,27 +319,32 @@ def user_votes(room_id: int, user_id: int) -> list[int]:
     )
 
 
-def queue_order(room_id: int, votes: Optional[dict[int, int]] = None) -> list[int]:
-    """Queued question ids in display order (SPEC §4.3).
+def order_queue(questions, votes: dict[int, int]) -> list[int]:
+    """Queued question ids in display order (SPEC §4.3), from the room's queued and answered
+    questions (rows or ``Question``s with id, state, pinned, manual_rank, asker_id, created_at).
 
     Pinned first, then votes (descending), then the moderator's rank, then askers with fewer
     answered questions, then submission time.
     """
-    votes = vote_counts(room_id) if votes is None else votes
-    queued = db.session.scalars(
-        select(Question).where(Question.room_id == room_id, Question.state == Q_QUEUED)
-    ).all()
-    answered = Counter(
-        db.session.scalars(
-            select(Question.asker_id).where(Question.room_id == room_id, Question.state == Q_ANSWERED)
-        )
-    )
+    answered = Counter(q.asker_id for q in questions if q.state == Q_ANSWERED)
 
-    def key(q: Question):
+    def key(q):
         rank = q.manual_rank if q.manual_rank is not None else float("inf")
         return (not q.pinned, -votes.get(q.id, 0), rank, answered[q.asker_id], q.created_at, q.id)
 
-    return [q.id for q in sorted(queued, key=key)]
+    return [q.id for q in sorted((q for q in questions if q.state == Q_QUEUED), key=key)]
+
+
+def queue_order(room_id: int, votes: Optional[dict[int, int]] = None) -> list[int]:
+    """Queued question ids in display order (``order_queue``), read in one query."""
+    votes = vote_counts(room_id) if votes is None else votes
+    rows = db.session.execute(
+        select(
+            Question.id, Question.state, Question.pinned, Question.manual_rank,
+            Question.asker_id, Question.created_at,
+        ).where(Question.room_id == room_id, Question.state.in_((Q_QUEUED, Q_ANSWERED)))
+    )
+    return order_queue(rows.all(), votes)
 
 
 def live_question_id(room_id: int) -> Optional[int]:
@@ -316,13 +354,26 @@ def live_question_id(room_id: int) -> Optional[int]:
     )
 
 
+def _with_people(statement):
+    """Load each question's asker and claimer in the same query."""
+    return statement.options(joinedload(Question.asker), joinedload(Question.claimed_by))
+
+
 def room_questions(room_id: int) -> list[Question]:
-    """Every question of the room, oldest first."""
+    """Every question of the room, oldest first, with askers and claimers (one query)."""
     return list(
         db.session.scalars(
-            select(Question).where(Question.room_id == room_id).order_by(Question.created_at, Question.id)
+            _with_people(select(Question))
+            .where(Question.room_id == room_id)
+            .order_by(Question.created_at, Question.id)
         )
     )
+
+
+def questions_by_id(question_ids) -> dict[int, Question]:
+    """The given questions by id, with askers and claimers (one query)."""
+    statement = _with_people(select(Question)).where(Question.id.in_(list(question_ids)))
+    return {q.id: q for q in db.session.scalars(statement)}
 
 
 def verdict_counts(room: PanelRoom) -> dict[str, int]:
@@ -364,7 +415,7 @@ def ask(room, user, change, text, anonymous=False, from_review=False):
 
 def follow_up(room, user, change, question_id, text):
     """One follow-up on the asker's own answered question; moderated like any question."""
-    parent = _question(room, user, question_id)
+    parent = _question(room, user, change, question_id)
     if not policy.can_follow_up(user, parent):
         raise PanelError("forbidden", "Follow-ups are not open on this question.")
     exists = db.session.scalar(
@@ -378,7 +429,7 @@ def follow_up(room, user, change, question_id, text):
 
 def vote(room, user, change, question_id, up=None):
     """Toggle (or set, with ``up``) the user's vote on a queued or live question."""
-    question = _question(room, user, question_id)
+    question = _question(room, user, change, question_id)
     if question.state not in (Q_QUEUED, Q_LIVE):
         raise PanelError("invalid", "Only questions in the queue take votes.")
     existing = db.session.scalar(
@@ -413,7 +464,7 @@ def verdict(room, user, change, verdict):
 
 def claim(room, user, change, question_id):
     """The author group takes a question ("we'll take this"); claiming it again releases it."""
-    question = _question(room, user, question_id)
+    question = _question(room, user, change, question_id)
     if question.state not in (Q_QUEUED, Q_LIVE):
         raise PanelError("invalid", "Only questions in the queue can be claimed.")
     change.touch(question)
@@ -423,7 +474,7 @@ def claim(room, user, change, question_id):
 
 def answer(room, user, change, question_id, outcome, text=""):
     """The authors' answer: an outcome and an optional short text; the question is answered."""
-    question = _question(room, user, question_id)
+    question = _question(room, user, change, question_id)
     if question.state not in (Q_QUEUED, Q_LIVE, Q_ANSWERED):
         raise PanelError("invalid", "Only questions in the queue can be answered.")
     _set_state(question, change, Q_ANSWERED)
@@ -441,7 +492,7 @@ OPEN_STATES = (Q_PENDING, Q_QUEUED, Q_LIVE)
 
 def approve(room, user, change, question_id, version):
     """Pending → queued."""
-    question = _moderated_question(room, user, question_id, version, (Q_PENDING,))
+    question = _moderated_question(room, user, change, question_id, version, (Q_PENDING,))
     _set_state(question, change, Q_QUEUED)
     question.approved_at = now_utc()
     return {"question_id": question.id}
@@ -449,7 +500,7 @@ def approve(room, user, change, question_id, version):
 
 def dismiss(room, user, change, question_id, version, reason=""):
     """Take a question out; the reason goes privately to its asker."""
-    question = _moderated_question(room, user, question_id, version, OPEN_STATES)
+    question = _moderated_question(room, user, change, question_id, version, OPEN_STATES)
     _set_state(question, change, Q_DISMISSED)
     question.dismiss_reason = reason or ""
     message = reason or "A moderator took your question out of the queue."
@@ -459,7 +510,7 @@ def dismiss(room, user, change, question_id, version, reason=""):
 
 def edit(room, user, change, question_id, version, text):
     """Reword a question; the asker's original is kept (and both go to the audit log)."""
-    question = _moderated_question(room, user, question_id, version, OPEN_STATES)
+    question = _moderated_question(room, user, change, question_id, version, OPEN_STATES)
     change.touch(question)
     audit.record(
         "panel_question_edited",
@@ -478,8 +529,8 @@ def edit(room, user, change, question_id, version, text):
 
 def merge(room, user, change, question_id, version, into_id):
     """Fold a duplicate into another question; its votes move over (one per user)."""
-    question = _moderated_question(room, user, question_id, version, (Q_PENDING, Q_QUEUED))
-    target = _question(room, user, into_id)
+    question = _moderated_question(room, user, change, question_id, version, (Q_PENDING, Q_QUEUED))
+    target = _question(room, user, change, into_id)
     if target.id == question.id or target.state in (Q_MERGED, Q_DISMISSED):
         raise PanelError("invalid", "Merge into another open question.")
     already = select(Vote.user_id).where(Vote.question_id == target.id).scalar_subquery()
@@ -496,7 +547,7 @@ def merge(room, user, change, question_id, version, into_id):
 
 
 def _set_pinned(room, user, change, question_id, version, pinned):
-    question = _moderated_question(room, user, question_id, version, (Q_QUEUED, Q_LIVE))
+    question = _moderated_question(room, user, change, question_id, version, (Q_QUEUED, Q_LIVE))
     change.touch(question)
     question.pinned = pinned
     return {"question_id": question.id}
@@ -514,7 +565,7 @@ def unpin(room, user, change, question_id, version):
 
 def reorder(room, user, change, question_id, version, rank):
     """Set the moderator's manual rank (lower first among equal pins and votes)."""
-    question = _moderated_question(room, user, question_id, version, (Q_PENDING, Q_QUEUED))
+    question = _moderated_question(room, user, change, question_id, version, (Q_PENDING, Q_QUEUED))
     change.touch(question)
     question.manual_rank = float(rank)
     return {"question_id": question.id}
@@ -522,7 +573,7 @@ def reorder(room, user, change, question_id, version, rank):
 
 def set_live(room, user, change, question_id, version):
     """Make a queued question the one live question; the previous live one goes back to the queue."""
-    question = _moderated_question(room, user, question_id, version, (Q_QUEUED,))
+    question = _moderated_question(room, user, change, question_id, version, (Q_QUEUED,))
     previous = db.session.scalars(
         select(Question).where(Question.room_id == room.id, Question.state == Q_LIVE)
     ).all()
@@ -537,7 +588,7 @@ def set_live(room, user, change, question_id, version):
 
 def mark_answered(room, user, change, question_id, version):
     """The live (or a queued) question was answered aloud."""
-    question = _moderated_question(room, user, question_id, version, (Q_QUEUED, Q_LIVE))
+    question = _moderated_question(room, user, change, question_id, version, (Q_QUEUED, Q_LIVE))
     _set_state(question, change, Q_ANSWERED)
     question.answered_at = now_utc()
     return {"question_id": question.id}
@@ -545,7 +596,7 @@ def mark_answered(room, user, change, question_id, version):
 
 def reopen(room, user, change, question_id, version):
     """Answered or dismissed → back to the queue."""
-    question = _moderated_question(room, user, question_id, version, (Q_ANSWERED, Q_DISMISSED))
+    question = _moderated_question(room, user, change, question_id, version, (Q_ANSWERED, Q_DISMISSED))
     _set_state(question, change, Q_QUEUED)
     question.answered_at = None
     question.dismiss_reason = ""
