@@ -115,7 +115,9 @@ def room_for(presentation: Presentation) -> PanelRoom:
 
 def room_and_role(room_id: int, user) -> tuple[PanelRoom, str]:
     """The room and the user's role in it, read now; a stranger's room is ``not_found``."""
-    room = db.session.get(PanelRoom, room_id, populate_existing=True)
+    room = db.session.get(
+        PanelRoom, room_id, populate_existing=True, options=[joinedload(PanelRoom.presentation)]
+    )
     role = policy.room_role(user, room.presentation) if room is not None else None
     if role is None:
         raise PanelError("not_found", "There is no such room.")
