@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -124,11 +124,15 @@ def room_and_role(room_id: int, user) -> tuple[PanelRoom, str]:
     return room, role
 
 
+# Statements read on every join or action are built once (no per-call construction or cache key).
+_STORED_ACK = select(ClientAction.result).where(
+    ClientAction.user_id == bindparam("user_id"), ClientAction.client_id == bindparam("cid")
+)
+
+
 def stored_ack(user_id: int, cid: str) -> Optional[dict]:
     """The acknowledgement an earlier action with this cid got, if it was applied."""
-    return db.session.scalar(
-        select(ClientAction.result).where(ClientAction.user_id == user_id, ClientAction.client_id == cid)
-    )
+    return db.session.scalar(_STORED_ACK, {"user_id": user_id, "cid": cid})
 
 
 # --------------------------------------------------------------------------- permissions
@@ -298,27 +302,28 @@ def vote_count(question_id: int) -> int:
     return db.session.scalar(select(func.count(Vote.id)).where(Vote.question_id == question_id))
 
 
+_VOTE_COUNTS = (
+    select(Vote.question_id, func.count(Vote.id))
+    .join(Question, Question.id == Vote.question_id)
+    .where(Question.room_id == bindparam("room_id"))
+    .group_by(Vote.question_id)
+)
+_USER_VOTES = (
+    select(Vote.question_id)
+    .join(Question, Question.id == Vote.question_id)
+    .where(Question.room_id == bindparam("room_id"), Vote.user_id == bindparam("user_id"))
+    .order_by(Vote.question_id)
+)
+
+
 def vote_counts(room_id: int) -> dict[int, int]:
     """Votes per question of the room, counted from the vote rows."""
-    rows = db.session.execute(
-        select(Vote.question_id, func.count(Vote.id))
-        .join(Question, Question.id == Vote.question_id)
-        .where(Question.room_id == room_id)
-        .group_by(Vote.question_id)
-    )
-    return dict(rows.all())
+    return dict(db.session.execute(_VOTE_COUNTS, {"room_id": room_id}).all())
 
 
 def user_votes(room_id: int, user_id: int) -> list[int]:
     """Ids of the room's questions the user has voted for."""
-    return list(
-        db.session.scalars(
-            select(Vote.question_id)
-            .join(Question, Question.id == Vote.question_id)
-            .where(Question.room_id == room_id, Vote.user_id == user_id)
-            .order_by(Vote.question_id)
-        )
-    )
+    return list(db.session.scalars(_USER_VOTES, {"room_id": room_id, "user_id": user_id}))
 
 
 def order_queue(questions, votes: dict[int, int]) -> list[int]:
@@ -337,16 +342,15 @@ def order_queue(questions, votes: dict[int, int]) -> list[int]:
     return [q.id for q in sorted((q for q in questions if q.state == Q_QUEUED), key=key)]
 
 
+_QUEUE_ROWS = select(
+    Question.id, Question.state, Question.pinned, Question.manual_rank, Question.asker_id, Question.created_at
+).where(Question.room_id == bindparam("room_id"), Question.state.in_((Q_QUEUED, Q_ANSWERED)))
+
+
 def queue_order(room_id: int, votes: Optional[dict[int, int]] = None) -> list[int]:
     """Queued question ids in display order (``order_queue``), read in one query."""
     votes = vote_counts(room_id) if votes is None else votes
-    rows = db.session.execute(
-        select(
-            Question.id, Question.state, Question.pinned, Question.manual_rank,
-            Question.asker_id, Question.created_at,
-        ).where(Question.room_id == room_id, Question.state.in_((Q_QUEUED, Q_ANSWERED)))
-    )
-    return order_queue(rows.all(), votes)
+    return order_queue(db.session.execute(_QUEUE_ROWS, {"room_id": room_id}).all(), votes)
 
 
 def live_question_id(room_id: int) -> Optional[int]:
@@ -361,15 +365,16 @@ def _with_people(statement):
     return statement.options(joinedload(Question.asker), joinedload(Question.claimed_by))
 
 
+_ROOM_QUESTIONS = (
+    _with_people(select(Question))
+    .where(Question.room_id == bindparam("room_id"))
+    .order_by(Question.created_at, Question.id)
+)
+
+
 def room_questions(room_id: int) -> list[Question]:
     """Every question of the room, oldest first, with askers and claimers (one query)."""
-    return list(
-        db.session.scalars(
-            _with_people(select(Question))
-            .where(Question.room_id == room_id)
-            .order_by(Question.created_at, Question.id)
-        )
-    )
+    return list(db.session.scalars(_ROOM_QUESTIONS, {"room_id": room_id}))
 
 
 def questions_by_id(question_ids) -> dict[int, Question]:
@@ -389,11 +394,14 @@ def verdict_counts(room: PanelRoom) -> dict[str, int]:
     return {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
 
 
+_MY_VERDICT = select(VerdictVote.verdict).where(
+    VerdictVote.room_id == bindparam("room_id"), VerdictVote.user_id == bindparam("user_id")
+)
+
+
 def my_verdict(room: PanelRoom, user_id: int) -> Optional[str]:
     """The user's own verdict vote, if cast."""
-    return db.session.scalar(
-        select(VerdictVote.verdict).where(VerdictVote.room_id == room.id, VerdictVote.user_id == user_id)
-    )
+    return db.session.scalar(_MY_VERDICT, {"room_id": room.id, "user_id": user_id})
 
 
 def review_questions(room: PanelRoom, user) -> list[str]:
