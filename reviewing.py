@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Callable, Optional, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Insert, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import audit
@@ -292,16 +292,22 @@ def _first_submission(
     in_grace = not late and now > policy.personal_deadline(user.id, presentation)
     final = policy.is_released(presentation, now)  # V5: no "stub, read, rewrite"
     content = _content(fields, data, now)
-    row = {**content, "status": REVIEW_SUBMITTED, "pledge": True, "submitted_at": now, "is_late": late, "is_final": final}
-    numbered = {"pseudonym_no": _next_pseudonym(presentation.id)}
+    row = {
+        **content,
+        "status": REVIEW_SUBMITTED,
+        "pledge": True,
+        "submitted_at": now,
+        "is_late": late,
+        "is_final": final,
+    }
+    insert_new, claim_draft = _storing(_next_pseudonym(presentation.id))
     if draft is None:
         # A concurrent first save of the same writer fails on the unique key and retries.
         new = {"presentation_id": presentation.id, "author_id": user.id, "created_at": now}
-        review_id = db.session.execute(insert(_REVIEWS).values(numbered), {**row, **new}).inserted_primary_key[0]
+        review_id = db.session.execute(insert_new, {**row, **new}).inserted_primary_key[0]
     else:
         # Only one request turns the draft into a submission; a concurrent one retries as an edit.
-        claim = update(_REVIEWS).where(_REVIEWS.c.id == draft.id, _REVIEWS.c.status == REVIEW_DRAFT)
-        if db.session.execute(claim.values(numbered), row).rowcount != 1:
+        if db.session.execute(claim_draft, {**row, "draft_id": draft.id}).rowcount != 1:
             raise _Conflict()
         review_id = draft.id
     kind = KIND_LATE_SUBMIT if late else KIND_SUBMIT
@@ -342,6 +348,18 @@ def _next_pseudonym(presentation_id: int):
         select(func.coalesce(func.max(_OTHER_REVIEWS.c.pseudonym_no), 0) + 1)
         .where(_OTHER_REVIEWS.c.presentation_id == presentation_id)
         .scalar_subquery()
+    )
+
+
+@lru_cache(maxsize=256)
+def _storing(pseudonym) -> tuple[Insert, Update]:
+    """The INSERT of a new submission and the UPDATE that claims a draft, both numbering it with
+    ``pseudonym`` (built once per number source)."""
+    return (
+        insert(_REVIEWS).values(pseudonym_no=pseudonym),
+        update(_REVIEWS)
+        .where(_REVIEWS.c.id == bindparam("draft_id"), _REVIEWS.c.status == REVIEW_DRAFT)
+        .values(pseudonym_no=pseudonym),
     )
 
 
