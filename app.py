@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 import cli
 import errors
 import security
+import sqlite_checkpoint
 import templating
 from config import load_config
 from extensions import csrf, db, limiter, login_manager, migrate, socketio
@@ -103,6 +104,8 @@ def serve():
     host, port = app.config["HOST"], app.config["PORT"]
     mode = app.config["SOCKETIO_ASYNC_MODE"]
     cli.print_banner(app, host, port)
+    with app.app_context():
+        sqlite_checkpoint.start(db.engine, mode)  # no request waits for a checkpoint's fsync
     if mode == "eventlet":
         import eventlet
         import eventlet.wsgi
