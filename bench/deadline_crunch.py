@@ -15,7 +15,9 @@
 5. The same crunch is run against ``bench/bare_insert_server.py`` (bare Flask + SQLite insert,
    served the same way) in the same run, so the ratio holds on a noisy machine.
 
-The last line printed is one JSON object with the figures.
+The last line printed is one JSON object with the figures. Besides latencies it gives each
+server's CPU time per submission during the crunch (from ``/proc``; unlike latencies, hardly
+moved by other processes) and the load average before and after, so a noisy machine shows.
 """
 from __future__ import annotations
 
@@ -96,6 +98,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def pin(pid: int, cpu: int) -> None:
@@ -241,10 +252,12 @@ def crunch(count: int, window: float, send, accepted) -> Figures:
     return figures
 
 
-def summarise(figures: Figures, stored: set[str]) -> dict:
-    """The figures of one crunch; ``stored`` holds the e-mails found in the database after it."""
+def summarise(figures: Figures, stored: set[str], server_cpu_s: float) -> dict:
+    """The figures of one crunch; ``stored`` holds the e-mails found in the database after it,
+    ``server_cpu_s`` the CPU time the server used during it."""
     latencies = [o.latency_ms for o in figures.outcomes if o.status]
     return {
+        "cpu_ms_per_request": round(server_cpu_s * 1000 / len(figures.outcomes), 2),
         "sent": len(figures.outcomes),
         "accepted": len(figures.accepted_users),
         "errors_5xx": sum(1 for o in figures.outcomes if o.status >= 500),
@@ -314,13 +327,15 @@ def run_app(workdir: Path, students: int, window: float, profile: Path | None = 
         def accepted(i, response):
             return response.status_code in (302, 303) and "/reviews/" in response.headers.get("Location", "")
 
+        cpu_before = cpu_seconds(server.process.pid)
         figures = crunch(students, window, send, accepted)
+        server_cpu_s = cpu_seconds(server.process.pid) - cpu_before
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
     finally:
         stop(server)
-    return summarise(figures, stored_submissions(database, ids["presentation_id"]))
+    return summarise(figures, stored_submissions(database, ids["presentation_id"]), server_cpu_s)
 
 
 def start_profiler(server: Server, profile: Path) -> subprocess.Popen:
@@ -368,12 +383,14 @@ def run_bare(workdir: Path, students: int, window: float) -> dict:
         def accepted(i, response):
             return response.status_code in (302, 303) and "/done/" in response.headers.get("Location", "")
 
+        cpu_before = cpu_seconds(server.process.pid)
         figures = crunch(students, window, send, accepted)
+        server_cpu_s = cpu_seconds(server.process.pid) - cpu_before
     finally:
         stop(server)
     with sqlite3.connect(database) as connection:
         stored = {user for (user,) in connection.execute("SELECT user FROM reviews")}
-    return summarise(figures, stored)
+    return summarise(figures, stored, server_cpu_s)
 
 
 # --------------------------------------------------------------------------- main
@@ -390,6 +407,7 @@ def main() -> None:
         print(json.dumps(setup_database(args.setup)))
         return
     pin(0, 1)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="deadline-crunch-") as tmp:
         app = run_app(Path(tmp), args.students, args.window, args.profile)
         say("app:", json.dumps(app))
@@ -403,6 +421,9 @@ def main() -> None:
         "bare_p99_ms": bare["p99_ms"],
         "bare_lost": bare["lost"],
         "ratio_p99": round(app["p99_ms"] / bare["p99_ms"], 2) if bare["p99_ms"] else None,
+        "cpu_ms_per_submit": app["cpu_ms_per_request"],
+        "bare_cpu_ms_per_submit": bare["cpu_ms_per_request"],
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     print(json.dumps(result))
 
