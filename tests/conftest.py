@@ -309,3 +309,19 @@ __all__ = [
     "PASSWORD",
     "login",
 ]
+
+
+# A course in a DST-observing zone with one instructor and one student, for feature tests.
+@pytest.fixture
+def course(make):
+    return make.course(timezone="America/New_York")
+
+
+@pytest.fixture
+def staff(make, course):
+    return make.member(course, ROLE_INSTRUCTOR, name="Ida Instructor")
+
+
+@pytest.fixture
+def student(make, course):
+    return make.member(course, ROLE_STUDENT, name="Sam Student")

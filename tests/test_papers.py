@@ -8,19 +8,6 @@ from extensions import db
 from models import Paper
 
 
-@pytest.fixture
-def course(make):
-    return make.course(timezone="America/New_York")
-
-
-@pytest.fixture
-def staff(make, course):
-    return make.member(course, ROLE_INSTRUCTOR, name="Ida Instructor")
-
-
-@pytest.fixture
-def student(make, course):
-    return make.member(course, ROLE_STUDENT, name="Sam Student")
 
 
 def paper_data(**overrides):

@@ -14,19 +14,6 @@ from models import AuditEvent, ClassSession, Presentation, PresentationMember
 SESSION_AT = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def course(make):
-    return make.course(timezone="America/New_York")
-
-
-@pytest.fixture
-def staff(make, course):
-    return make.member(course, ROLE_INSTRUCTOR, name="Ida Instructor")
-
-
-@pytest.fixture
-def student(make, course):
-    return make.member(course, ROLE_STUDENT, name="Sam Student")
 
 
 @pytest.fixture
