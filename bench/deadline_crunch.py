@@ -26,7 +26,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,8 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import HOST, ROOT, cpu_seconds, free_port, percentile, pin, say  # noqa: E402
+
 PASSWORD = "deadline-crunch-password"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ANSWERS = {
@@ -49,10 +49,6 @@ ANSWERS = {
 }
 SERVER_START_SECONDS = 60
 REQUEST_TIMEOUT = 120
-
-
-def say(*parts) -> None:
-    print(*parts, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- setup mode
@@ -92,27 +88,6 @@ def student_email(n: int) -> str:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (0 where /proc is missing)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def pin(pid: int, cpu: int) -> None:
-    """Pin a process (0 = this one) to one CPU when two are available."""
-    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2:
-        os.sched_setaffinity(pid, {cpu})
 
 
 @dataclass
@@ -198,17 +173,6 @@ class Figures:
     def sent_span_s(self) -> float:
         times = [o.sent_at for o in self.outcomes]
         return max(times) - min(times)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0–100), linear between ranks; NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def crunch(count: int, window: float, send, accepted) -> Figures:

@@ -210,6 +210,7 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
     and gather the figures."""
     n = len(cookies)
     rss_before = common.rss_kb(pid)
+    join_cpu_before = common.cpu_seconds(pid)
     join_timeout = 30 + n / 20
     run_limit = join_timeout + args.events / args.rate + args.drain + 60
     procs, pipes, start_at = common.start_workers(
@@ -224,7 +225,9 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
         joined_s = max((t for t in joined if t is not None), default=start_at) - start_at
         time.sleep(0.5)
         rss_after = common.rss_kb(pid)
-        say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s; RSS {rss_before} → {rss_after} kB")
+        join_cpu_ms = (common.cpu_seconds(pid) - join_cpu_before) * 1000
+        say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s, server CPU {join_cpu_ms / n:.2f} ms a client; "
+            f"RSS {rss_before} → {rss_after} kB")
         prepare()
 
         sent, failures = {}, 0
@@ -253,6 +256,7 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
     figures.update(
         server_cpu_us_per_delivery=round(cpu_used / delivered * 1e6, 1) if delivered else None,
         joined_s=round(joined_s, 2),
+        server_cpu_ms_per_join=round(join_cpu_ms / n, 2),
         not_joined=missing,
         failed_events=failures,
         rss_per_conn_kb=round((rss_after - rss_before) / n, 1),

@@ -30,7 +30,6 @@ from wtforms import BooleanField, DateTimeLocalField, FloatField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional as OptionalValue
 
-import audit
 import policy
 import reviewing
 from blueprints.common import course_and_presentation_or_404, course_or_404, presentation_or_404
