@@ -14,7 +14,7 @@ from typing import Optional
 
 from flask import abort, g, has_app_context, has_request_context, request
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from extensions import db
 from models import (
@@ -41,9 +41,10 @@ _MEMO = "_policy_memo"
 
 
 def _request_memo() -> Optional[dict]:
-    """This HTTP request's answers so far; None outside one (direct calls, Socket.IO events)
-    and while the session holds unflushed changes (the query's autoflush must see them)."""
-    if not has_request_context() or getattr(request, "sid", None) is not None:
+    """This HTTP request's or Socket.IO event's answers so far (each event has a request
+    context of its own); None outside one (direct calls) and while the session holds unflushed
+    changes (the query's autoflush must see them)."""
+    if not has_request_context():
         return None
     session = db.session()
     if session.new or session.dirty or session.deleted:
@@ -66,6 +67,14 @@ def _read(statement, **params):
     if key not in memo:
         memo[key] = db.session.scalar(statement, params)
     return memo[key]
+
+
+def _remember(value, statement, **params) -> None:
+    """Store what ``_read(statement, **params)`` would read, when it was read along with
+    other facts in one query (parameters in the order ``_read`` is called with)."""
+    memo = _request_memo()
+    if memo is not None:
+        memo[(id(statement), *params.values())] = value
 
 
 @event.listens_for(Session, "after_flush")
@@ -375,16 +384,55 @@ def room_role(user, presentation: Presentation) -> Optional[str]:
     return ROOM_AUTHOR if is_author(user, presentation) else ROOM_CRITIC
 
 
+_MUTED = select(RoomMute.id).where(
+    RoomMute.room_id == bindparam("room_id"), RoomMute.user_id == bindparam("user_id")
+)
+
+
 def is_muted(user, room: PanelRoom) -> bool:
     """Muted by a moderator for the rest of the session."""
     uid = _user_id(user)
-    return (
-        uid is not None
-        and db.session.scalar(
-            select(RoomMute.id).where(RoomMute.room_id == room.id, RoomMute.user_id == uid)
-        )
-        is not None
+    return uid is not None and _read(_MUTED, room_id=room.id, user_id=uid) is not None
+
+
+def _first_id(statement):
+    """``statement`` (one id column) as a correlated scalar subquery."""
+    return statement.limit(1).scalar_subquery()
+
+
+_ROOM_FACTS = (
+    select(
+        PanelRoom,
+        Presentation,
+        _first_id(select(Enrollment.role).where(
+            Enrollment.user_id == bindparam("user_id"), Enrollment.course_id == Presentation.course_id)),
+        _first_id(select(PresentationMember.id).where(
+            PresentationMember.presentation_id == Presentation.id,
+            PresentationMember.user_id == bindparam("user_id"))),
+        _first_id(select(RoomMute.id).where(
+            RoomMute.room_id == PanelRoom.id, RoomMute.user_id == bindparam("user_id"))),
     )
+    .join(PanelRoom.presentation)
+    .options(contains_eager(PanelRoom.presentation))
+    .where(PanelRoom.id == bindparam("room_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+def load_room(user, room_id: int) -> Optional[PanelRoom]:
+    """The room (and its presentation) read now, with the user's course role, authorship and
+    mute read in the same query and remembered for this request or event; None if missing."""
+    uid = _user_id(user)
+    if uid is None:
+        return db.session.get(PanelRoom, room_id, populate_existing=True)
+    row = db.session.execute(_ROOM_FACTS, {"room_id": room_id, "user_id": uid}).first()
+    if row is None:
+        return None
+    room, presentation, role, member_id, mute_id = row
+    _remember(role, _ROLE, user_id=uid, course_id=presentation.course_id)
+    _remember(member_id, _AUTHOR, presentation_id=presentation.id, user_id=uid)
+    _remember(mute_id, _MUTED, room_id=room.id, user_id=uid)
+    return room
 
 
 def can_moderate(user, room: PanelRoom) -> bool:

@@ -1,8 +1,8 @@
 """The bare Flask-SocketIO stack the panel room is measured against.
 
 ``python bench/bare_server.py --port 5055 --mode eventlet|gevent`` serves namespace ``/panel``
-with no database and no authorisation: ``join`` enters one room, acknowledges and sends a
-snapshot-sized payload; ``ask`` only acknowledges; ``broadcast`` (the trigger) sends a
+with no database and no authorisation: ``join`` (or a connect request carrying ``auth``) enters
+one room, acknowledges and sends a snapshot-sized payload; ``ask`` only acknowledges; ``broadcast`` (the trigger) sends a
 question-sized ``question`` event to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts Colloquy.
 """
 import argparse
@@ -78,6 +78,11 @@ def create_app(mode: str):
     @app.get("/health")
     def health():
         return "ok"
+
+    @socketio.on("connect", namespace="/panel")
+    def on_connect(auth=None):
+        if auth:  # joins in the connect request, as Colloquy's clients do
+            emit("joined", on_join(auth))
 
     @socketio.on("join", namespace="/panel")
     def on_join(data):

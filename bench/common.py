@@ -105,6 +105,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def start_profiler(pid: int, profile: Path) -> subprocess.Popen:
+    """Sample a server with py-spy (collapsed stacks, for flamegraph tools) until stopped.
+
+    py-spy is not among the pinned requirements: ``.venv/bin/pip install py-spy`` first.
+    """
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+         "--output", str(profile), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(spy: subprocess.Popen | None) -> None:
+    """Stop py-spy (if running) so that it writes its output."""
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -198,14 +219,15 @@ async def _client_worker(spec: dict, conn) -> None:
                 received[i][question.get("id")] = time.monotonic()
 
         try:
+            # The room is joined in the connect request, as the browser joins it.
             await sio.connect(
                 url,
                 headers={"Cookie": cookie} if cookie else {},
+                auth={"room_id": room_id},
                 transports=["websocket"],
                 namespaces=[NAMESPACE],
                 wait_timeout=spec["timeout"],
             )
-            await sio.emit("join", {"room_id": room_id}, namespace=NAMESPACE)
         except Exception as exc:  # reported, counted as not joined
             errors.append(f"{type(exc).__name__}: {exc}")
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HOST, ROOT, cpu_seconds, free_port, percentile, pin, say  # noqa: E402
+from common import HOST, ROOT, cpu_seconds, free_port, percentile, pin, say, start_profiler, stop_profiler  # noqa: E402
 
 PASSWORD = "deadline-crunch-password"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -281,7 +281,7 @@ def run_app(workdir: Path, students: int, window: float, profile: Path | None = 
         sessions = pool_map(lambda n: log_in(server.url, student_email(n)), range(1, students + 1))
         tokens = pool_map(lambda s: csrf_token(s.get(server.url + form_path, timeout=REQUEST_TIMEOUT).text), sessions)
         say(f"app: {students} submissions within {window:g} s")
-        spy = start_profiler(server, profile) if profile else None
+        spy = start_profiler(server.process.pid, profile) if profile else None
 
         def send(i):
             data = {"csrf_token": tokens[i], "score": "4", "confidence": "3", "pledge": "y"}
@@ -294,23 +294,10 @@ def run_app(workdir: Path, students: int, window: float, profile: Path | None = 
         cpu_before = cpu_seconds(server.process.pid)
         figures = crunch(students, window, send, accepted)
         server_cpu_s = cpu_seconds(server.process.pid) - cpu_before
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(30)
+        stop_profiler(spy)
     finally:
         stop(server)
     return summarise(figures, stored_submissions(database, ids["presentation_id"]), server_cpu_s)
-
-
-def start_profiler(server: Server, profile: Path) -> subprocess.Popen:
-    """Sample the server with py-spy (collapsed stacks, for flamegraph tools) until stopped."""
-    spy = Path(sys.executable).with_name("py-spy")
-    return subprocess.Popen(
-        [str(spy), "record", "--pid", str(server.process.pid), "--format", "raw", "--rate", "200",
-         "--output", str(profile), "--nonblocking"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def stored_submissions(database: Path, presentation_id: int) -> set[str]:

@@ -51,6 +51,8 @@ def parse_args(argv=None):
     parser.add_argument("--per-worker", type=int, default=PER_WORKER, help="clients per worker process")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait after the last event")
     parser.add_argument("--only", choices=("both", "app", "bare"), default="both")
+    parser.add_argument("--profile", type=Path,
+                        help="write py-spy's collapsed stacks of the app server's join burst here")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 5000 or not 1 <= args.events <= 10000 or not 0.1 <= args.rate <= 200:
         parser.error("clients 1–5000, events 1–10000, rate 0.1–200")
@@ -204,7 +206,8 @@ def cid() -> str:
     return secrets.token_hex(8)
 
 
-def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, prepare) -> dict:
+def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, prepare,
+            profile: Path | None = None) -> dict:
     """Connect the clients at once, wait for every snapshot, run ``prepare()``, fire
     ``args.events`` events at ``args.rate`` through ``fire(k) -> (event id, emit time) | None``,
     and gather the figures."""
@@ -215,8 +218,10 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
     run_limit = join_timeout + args.events / args.rate + args.drain + 60
     procs, pipes, start_at = common.start_workers(
         base, room_id, cookies, args.per_worker, timeout=join_timeout, max_run_s=run_limit)
+    spy = common.start_profiler(pid, profile) if profile else None
     try:
         reports = common.collect(pipes, join_timeout + 30)
+        common.stop_profiler(spy)
         joined = [t for r in reports for t in r["joined"]]
         missing = n - sum(1 for t in joined if t is not None)
         for r in reports:
@@ -327,7 +332,7 @@ def run_app(args, workdir: Path) -> dict:
         acks: list = []
 
         say(f"app: {args.clients} clients join, then {args.events} questions at {args.rate}/s")
-        figures = measure(base, server.pid, room_id, critic_cookies, args, fire, prepare)
+        figures = measure(base, server.pid, room_id, critic_cookies, args, fire, prepare, args.profile)
         done = [a for a in acks if a is not None]
         say(f"  {len(done)} approvals acknowledged OK; ack after "
             f"p50 {common.percentile(done, 50):.1f} ms, p99 {common.percentile(done, 99):.1f} ms")

@@ -20,10 +20,10 @@ def new_cid() -> str:
 class Sock:
     """A Socket.IO test client of one user in namespace /panel, with ack-returning helpers."""
 
-    def __init__(self, app, flask_client, user, room_id):
+    def __init__(self, app, flask_client, user, room_id, auth=None):
         self.user = user
         self.room_id = room_id
-        self.client = socketio.test_client(app, namespace=NS, flask_test_client=flask_client)
+        self.client = socketio.test_client(app, namespace=NS, flask_test_client=flask_client, auth=auth)
 
     @property
     def connected(self) -> bool:
@@ -90,9 +90,12 @@ class PanelCast:
             self._clients[user.id] = client
         return self._clients[user.id]
 
-    def sock(self, user, join: bool = True) -> Sock:
-        sock = Sock(self.app, self.flask_client(user), user, self.room.id)
-        if join:
+    def sock(self, user, join: bool = True, at_connect: bool = False) -> Sock:
+        """A socket of ``user``; joined to the room by a ``join`` event, or in its connect
+        request (``at_connect``), or not at all."""
+        auth = {"room_id": self.room.id} if at_connect else None
+        sock = Sock(self.app, self.flask_client(user), user, self.room.id, auth=auth)
+        if join and not at_connect:
             ack = sock.join()
             assert ack["ok"], ack
             sock.received()

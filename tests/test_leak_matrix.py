@@ -231,6 +231,10 @@ def test_hidden_review_leaks_through_no_socket_event(app, world, viewer_name, lo
         sock.emit("review_questions", {"room_id": room.id}, namespace="/panel", callback=True),
     ]
     received = sock.get_received("/panel") if sock.is_connected("/panel") else []
+    # Joining in the connect request sends the same snapshot by another path.
+    at_connect = socketio.test_client(app, namespace="/panel", flask_test_client=login_as(viewer),
+                                      auth={"room_id": room.id, "last_seq": 0})
+    received += at_connect.get_received("/panel") if at_connect.is_connected("/panel") else []
     blob = json.dumps([acks, received], default=str)
     assert SECRET not in blob
     # The writer's own socket does carry it: the probe can see what it is looking for.
@@ -238,6 +242,6 @@ def test_hidden_review_leaks_through_no_socket_event(app, world, viewer_name, lo
     own.emit("join", {"room_id": room.id, "last_seq": 0}, namespace="/panel", callback=True)
     mine = own.emit("review_questions", {"room_id": room.id}, namespace="/panel", callback=True)
     assert SECRET in json.dumps(mine)
-    for client in (sock, own):
+    for client in (sock, at_connect, own):
         if client.is_connected("/panel"):
             client.disconnect("/panel")

@@ -109,6 +109,7 @@ def run_panel(cast):
     late = cast.sock(cast.critics[1], join=False)
     recorders["late"] = Recorder(late)
     late.join()
+    recorders["late_at_connect"] = Recorder(cast.sock(cast.critics[1], at_connect=True))
     collect_all()
     return recorders, {"anonymous": anonymous_q, "pending": pending_q, "dismissed": dismissed_q}
 
@@ -118,9 +119,10 @@ def test_no_critic_or_author_receives_what_they_may_not_see(cast, clock):
     recorders, ids = run_panel(cast)
     anon_id = cast.anonymous.id
     # the asker's own questions reach them (the late joiner is c2 again, after the edit)
-    own_secrets = {"c2": {"pending", "raw_edit"}, "late": {"pending"}, "c3": {"dismissed", "reason", "duplicate"}}
+    own_secrets = {"c2": {"pending", "raw_edit"}, "late": {"pending"}, "late_at_connect": {"pending"},
+                   "c3": {"dismissed", "reason", "duplicate"}}
 
-    for name in ("c1", "c2", "c3", "anon", "author", "late"):
+    for name in ("c1", "c2", "c3", "anon", "author", "late", "late_at_connect"):
         raw = recorders[name].raw()
         assert raw, name
         mine = own_secrets.get(name, set())
@@ -142,6 +144,7 @@ def test_the_secrets_were_really_sent_to_those_allowed(cast, clock):
         assert secret in moderator
     assert ANON_NAME in moderator
     assert SECRETS["pending"] in recorders["c2"].raw()  # the asker sees their own pending question
+    assert SECRETS["pending"] in recorders["late_at_connect"].raw()  # also in a snapshot sent on connect
     c3 = recorders["c3"].raw()
     assert SECRETS["reason"] in c3 and SECRETS["dismissed"] in c3
     # the public did get the anonymous question, without a name

@@ -172,7 +172,7 @@ def test_votes_toggle_and_are_counted_from_rows(cast):
     assert act(cast, cast.presenter, "vote", question_id=qid)["votes"] == 2
     assert act(cast, voter, "vote", question_id=qid)["voted"] is False
     assert service.vote_count(qid) == 1
-    assert service.user_votes(cast.room.id, cast.presenter.id) == [qid]
+    assert service.viewer_state(cast.room.id, cast.presenter.id).votes == [qid]
 
 
 def test_no_votes_on_pending_or_answered(cast):
@@ -293,7 +293,7 @@ def test_verdict_counts_one_changeable_vote_per_critic(cast):
     act(cast, cast.critics[2], "verdict", verdict="revise")
     room = db.session.get(PanelRoom, cast.room.id)
     assert service.verdict_counts(room) == {"accept": 0, "revise": 1, "reject": 2}
-    assert service.my_verdict(room, cast.critics[0].id) == "reject"
+    assert service.viewer_state(room.id, cast.critics[0].id).verdict == "reject"
 
 
 def test_transcript_labels_askers_per_viewer(cast, clock):

@@ -103,6 +103,51 @@ def test_rejoin_sends_snapshot_only_when_behind(cast):
     assert snapshot["seq"] == seq + 2 and len(snapshot["questions"]) == 1
 
 
+def connect_joined(cast, user, **auth):
+    """A test client of ``user`` that joins the room in its connect request."""
+    return socketio.test_client(cast.app, namespace=NS, flask_test_client=cast.flask_client(user),
+                                auth={"room_id": cast.room.id, **auth})
+
+
+@pytest.mark.parametrize("who, role", [("instructor", "moderator"), ("presenter", "author"), ("critic", "critic")])
+def test_connect_with_a_room_joins_it_in_the_same_round_trip(cast, who, role):
+    user = cast.critics[0] if who == "critic" else getattr(cast, who)
+    client = connect_joined(cast, user)
+    assert client.is_connected(NS)
+    received = [m for m in client.get_received(NS) if m["name"] != "presence"]
+    assert [m["name"] for m in received] == ["snapshot", "joined"]
+    snapshot, joined = (m["args"][0] for m in received)
+    assert joined == {"ok": True, "room_id": cast.room.id, "role": role, "seq": room_seq(cast)}
+    assert snapshot["role"] == role and snapshot["seq"] == joined["seq"]
+    # Joined for real: the room's broadcasts reach it.
+    qid = approved(cast, cast.critics[1])
+    client.get_received(NS)
+    ack = cast.sock(cast.instructor).act("pin", question_id=qid, version=2)
+    assert ack["ok"], ack
+    pinned = [m["args"][0]["question"] for m in client.get_received(NS) if m["name"] == "question"]
+    assert [q["id"] for q in pinned] == [qid] and pinned[0]["pinned"]
+
+
+def test_connect_with_a_current_last_seq_gets_no_snapshot(cast):
+    client = connect_joined(cast, cast.critics[0], last_seq=room_seq(cast))
+    assert [m["name"] for m in client.get_received(NS) if m["name"] != "presence"] == ["joined"]
+
+
+def test_connect_with_a_room_checks_it_like_join(cast, make):
+    stranger = make.member(make.course())
+    assert not connect_joined(cast, stranger).is_connected(NS)
+    for bad in ({"room_id": "1"}, {"room_id": cast.room.id, "last_seq": -1}, {"room_id": 99999},
+                {"room_id": cast.room.id, "padding": "x" * 20000}):
+        client = socketio.test_client(cast.app, namespace=NS, flask_test_client=cast.flask_client(cast.critics[0]),
+                                      auth=bad)
+        assert not client.is_connected(NS), bad
+    # A refused join leaves nothing behind: presence is unchanged, a plain socket still works.
+    from blueprints.panel import fanout
+
+    assert fanout.presence(cast.room.id, names=False)["counts"] == {"moderator": 0, "author": 0, "critic": 0}
+    assert cast.sock(cast.critics[0]).connected
+
+
 def test_join_refused_to_strangers_and_missing_rooms(cast, make):
     other_course = make.course()
     stranger = make.member(other_course)

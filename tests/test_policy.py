@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from flask import request
 from flask_login import AnonymousUserMixin
-from sqlalchemy import delete, event, insert
+from sqlalchemy import delete, event, insert, update
 
 import policy
 from extensions import db
@@ -572,13 +572,27 @@ def test_a_write_in_the_request_is_seen_by_its_next_call(fresh_world, app):
         assert not policy.must_review(who, presentation)  # and so does a rollback
 
 
-def test_socket_events_read_every_time(fresh_world, app, statements):
-    """Socket.IO handlers (``request.sid`` set) check again under their room lock: no memo."""
+def test_a_socket_event_reads_once_until_its_room_lock(fresh_world, app, statements):
+    """A Socket.IO event (``request.sid`` set) remembers like a request; the write that takes
+    the room lock forgets, so permissions are checked again under the lock."""
     presentation, who = fresh_world["presentation"], fresh_world["people"]["critic_missing"]
     assert presentation.course_id and who.id  # loaded before counting
     with app.test_request_context("/"):
         request.sid = "socket-1"
         statements.clear()
+        first = _ask_everything(who, presentation)
+        assert _ask_everything(who, presentation) == first
+        assert len(statements) == 4
+        db.session.execute(
+            update(PresentationMember).where(PresentationMember.presentation_id == -1).values(seat=1)
+        )
+        statements.clear()
+        assert _ask_everything(who, presentation) == first
+        assert len(statements) == 4
+        db.session.rollback()
+    assert presentation.course_id and who.id  # reloaded after the rollback, before counting
+    with app.test_request_context("/"):
+        request.sid = "socket-2"  # the next event reads again
+        statements.clear()
         _ask_everything(who, presentation)
-        _ask_everything(who, presentation)
-    assert len(statements) == 8
+        assert len(statements) == 4

@@ -89,11 +89,60 @@ def _publish_verdict(room: PanelRoom, seq: int) -> None:
 
 
 @dataclass
+class _RoomPresence:
+    """One panel room's sockets on this process, and how many distinct users per audience.
+
+    A user with several sockets (tabs) counts once, in the audience of their latest socket;
+    the counts change as sockets come and go, so a join never recounts the room.
+    """
+
+    sockets: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    by_user: dict[int, dict[str, str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(payloads.AUDIENCES, 0))
+
+    def _audience(self, user_id) -> str | None:
+        sids = self.by_user.get(user_id)
+        return next(reversed(sids.values())) if sids else None
+
+    def _moved(self, before: str | None, after: str | None) -> None:
+        if before != after:
+            if before is not None:
+                self.counts[before] -= 1
+            if after is not None:
+                self.counts[after] += 1
+
+    def add(self, sid: str, user_id: int | None, audience: str) -> None:
+        """The socket is in the room as ``audience``."""
+        self.remove(sid)
+        self.sockets[sid] = (user_id, audience)
+        if user_id is not None:
+            before = self._audience(user_id)
+            self.by_user.setdefault(user_id, {})[sid] = audience
+            self._moved(before, audience)
+
+    def remove(self, sid: str) -> None:
+        """The socket left the room (if it was in it)."""
+        user_id, _audience = self.sockets.pop(sid, (None, None))
+        if user_id is None:
+            return
+        before = self._audience(user_id)
+        sids = self.by_user[user_id]
+        del sids[sid]
+        if not sids:
+            del self.by_user[user_id]
+        self._moved(before, self._audience(user_id))
+
+    def members(self) -> dict[int, str]:
+        """Each user in the room and the audience they count in."""
+        return {user_id: self._audience(user_id) for user_id in self.by_user}
+
+
+@dataclass
 class _Presence:
-    """Sockets of this process: sid → user, and per panel room sid → (user, audience)."""
+    """Sockets of this process: sid → user, and each panel room's presence."""
 
     users: dict[str, int] = field(default_factory=dict)
-    rooms: dict[int, dict[str, tuple[int, str]]] = field(default_factory=dict)
+    rooms: dict[int, _RoomPresence] = field(default_factory=dict)
     due: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -113,7 +162,8 @@ def connected(sid: str, user_id: int) -> None:
 
 def audience_of(sid: str, room_id: int) -> str | None:
     """The audience the socket joined in this panel room, if it joined."""
-    entry = _state().rooms.get(room_id, {}).get(sid)
+    room = _state().rooms.get(room_id)
+    entry = room.sockets.get(sid) if room else None
     return entry[1] if entry else None
 
 
@@ -125,7 +175,8 @@ def enter(sid: str, room_id: int, audience: str) -> None:
     socketio.server.enter_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
     state = _state()
     with state.lock:
-        state.rooms.setdefault(room_id, {})[sid] = (state.users.get(sid), audience)
+        room = state.rooms.setdefault(room_id, _RoomPresence())
+        room.add(sid, state.users.get(sid), audience)
     if previous != audience:
         publish_presence(room_id)
 
@@ -138,14 +189,18 @@ def leave(sid: str, room_id: int) -> None:
     socketio.server.leave_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
     state = _state()
     with state.lock:
-        state.rooms.get(room_id, {}).pop(sid, None)
+        room = state.rooms.get(room_id)
+        if room is not None:
+            room.remove(sid)
+            if not room.sockets:
+                del state.rooms[room_id]
     publish_presence(room_id)
 
 
 def disconnected(sid: str) -> None:
     """The socket is gone: leave every panel room it was in."""
     state = _state()
-    for room_id in [r for r, sids in list(state.rooms.items()) if sid in sids]:
+    for room_id in [r for r, room in list(state.rooms.items()) if sid in room.sockets]:
         leave(sid, room_id)
     with state.lock:
         state.users.pop(sid, None)
@@ -156,13 +211,9 @@ def presence(room_id: int, names: bool = True) -> dict:
     ``names``)."""
     state = _state()
     with state.lock:
-        members = set(state.rooms.get(room_id, {}).values())
-    counts = {audience: 0 for audience in payloads.AUDIENCES}
-    by_user = {}
-    for user_id, audience in members:
-        if user_id is not None and user_id not in by_user:
-            by_user[user_id] = audience
-            counts[audience] += 1
+        room = state.rooms.get(room_id)
+        counts = dict(room.counts) if room else dict.fromkeys(payloads.AUDIENCES, 0)
+        by_user = room.members() if room and names else {}
     if not names:
         return {"counts": counts, "names": []}
     names = dict(
@@ -202,7 +253,7 @@ def _send_presence_later(app, room_id: int, delay: float) -> None:
 
 
 def _send_presence(room_id: int) -> None:
-    seq = db.session.scalar(select(PanelRoom.seq).where(PanelRoom.id == room_id))
+    seq = service.room_seq(room_id)
     if seq is None:
         return
     current = presence(room_id)
@@ -246,7 +297,7 @@ def _follow_membership(user_id: int) -> None:
     state = _state()
     with state.lock:
         sids = [sid for sid, uid in state.users.items() if uid == user_id]
-        joined = [(sid, room_id) for room_id, members in state.rooms.items() for sid in sids if sid in members]
+        joined = [(sid, room_id) for room_id, room in state.rooms.items() for sid in sids if sid in room.sockets]
     for sid, room_id in joined:
         room = db.session.get(PanelRoom, room_id)
         if user is None or room is None:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from flask import current_app, g, request
 from flask_login import current_user
-from flask_socketio import Namespace, disconnect, emit
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit
 
 from blueprints.panel import fanout, payloads, ratelimit, service
 from blueprints.panel.schema import PayloadError, check_size, validate
@@ -46,11 +46,20 @@ class PanelNamespace(Namespace):
     # ------------------------------------------------------------------ connection
 
     def on_connect(self, auth=None):
-        """Refuse a socket without a logged-in session; join the user's private channel."""
+        """Refuse a socket without a logged-in session; join the user's private channel, and
+        the room named in ``auth`` (``{room_id, last_seq?}``) in the same round trip."""
         user = _session_user()
         if user is None:
-            raise ConnectionRefusedError("unauthorized")
+            raise ConnectionRefusedError("unauthorized", ERROR_MESSAGES["unauthorized"])
         fanout.connected(request.sid, user.id)
+        if auth is None:
+            return
+        ack = self._handle("join", (auth,), self._join, user=user)
+        if not ack["ok"]:
+            fanout.disconnected(request.sid)
+            raise ConnectionRefusedError(ack["error"], ack["message"])
+        # Sent before the connection is confirmed: clients hand it over right after "connect".
+        emit("joined", ack)
 
     def on_disconnect(self, reason=None):
         """Leave every room and update presence."""
@@ -152,13 +161,14 @@ class PanelNamespace(Namespace):
 
     # ------------------------------------------------------------------ handling
 
-    def _handle(self, event: str, args: tuple, handler: Callable[[Any, dict], dict]) -> dict:
-        """Run the checks every event shares, then the handler; every failure is an error ack."""
+    def _handle(self, event: str, args: tuple, handler: Callable[[Any, dict], dict], user=None) -> dict:
+        """Run the checks every event shares, then the handler; every failure is an error ack.
+        ``user``: the session's user when this handler has just read it (on connect)."""
         try:
             if len(args) != 1:
                 raise Refused("invalid", "Send one object.")
             check_size(args[0], current_app.config["SOCKET_MAX_PAYLOAD"])
-            user = self._user()
+            user = user or self._user()
             return handler(user, validate(event, args[0]))
         except PayloadError as exc:
             return Refused(exc.code, exc.message).ack

@@ -6,7 +6,12 @@ gets their own view of it on their private channel. Every rule about who may see
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Optional
+
+from flask import current_app
 
 import policy
 from blueprints.panel import service
@@ -82,15 +87,6 @@ def question_for_asker(question: Question, votes: int) -> dict[str, Any]:
     return view
 
 
-def question_for_viewer(question: Question, viewer, role: str, votes: int) -> Optional[dict[str, Any]]:
-    """A question for one viewer's snapshot, or None when the policy hides it from them."""
-    if not policy.role_sees_question(viewer, role, question):
-        return None
-    if question.asker_id == viewer.id:
-        return question_for_asker(question, votes)
-    return question_for_audience(question, role, votes)
-
-
 # --------------------------------------------------------------------------- events
 
 
@@ -138,16 +134,77 @@ def presence_event(room_id: int, seq: int, audience: str, presence: dict) -> dic
     return event
 
 
-def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, Any]:
-    """The full state of the room as this viewer may see it."""
+@dataclass(frozen=True)
+class AudienceView:
+    """The part of a snapshot that is the same for everyone in one audience at one ``seq``."""
+
+    order: tuple[int, ...]  # every question of the room, oldest first
+    views: dict[int, dict[str, Any]]  # those the audience may see, as it sees them
+    votes: dict[int, int]
+    queue: list[int]
+    live_id: Optional[int]
+    verdict: Optional[dict[str, int]]
+
+
+_CACHE_SIZE = 64
+_cache_lock = threading.Lock()
+
+
+def _audience_cache() -> OrderedDict:
+    return current_app.extensions.setdefault("panel_audience_views", OrderedDict())
+
+
+def audience_view(room: PanelRoom, audience: str) -> AudienceView:
+    """The audience's view of the room at ``room.seq``, built once per seq and audience.
+
+    Every change to a room increments its seq, so a view stored under the seq it was read at
+    stays right; a view whose reads saw a newer seq (a change committed meanwhile) is not stored.
+    """
+    key = (room.id, room.created_at, room.seq, audience)
+    cache = _audience_cache()
+    with _cache_lock:
+        view = cache.get(key)
+        if view is not None:
+            cache.move_to_end(key)
+            return view
     votes = service.vote_counts(room.id)
     everything = service.room_questions(room.id)
-    questions = []
-    for question in everything:
-        view = question_for_viewer(question, viewer, role, votes.get(question.id, 0))
-        if view is not None:
-            questions.append(view)
     live = [q.id for q in everything if q.state == Q_LIVE]
+    view = AudienceView(
+        order=tuple(q.id for q in everything),
+        views={
+            q.id: question_for_audience(q, audience, votes.get(q.id, 0))
+            for q in everything
+            if policy.audience_sees_question(audience, q)
+        },
+        votes=votes,
+        queue=service.order_queue(everything, votes),
+        live_id=live[0] if live else None,
+        verdict=service.verdict_counts(room) if policy.audience_sees_verdict(audience, room) else None,
+    )
+    if service.room_seq(room.id) == room.seq:
+        with _cache_lock:
+            cache[key] = view
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+    return view
+
+
+def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, Any]:
+    """The full state of the room as this viewer may see it: their audience's view, with
+    their own questions as the asker sees them (``policy.role_sees_question``)."""
+    shared = audience_view(room, role)
+    mine = service.viewer_state(room.id, viewer.id)
+    own = service.questions_by_id(mine.own) if mine.own else {}
+    questions = []
+    for question_id in shared.order:
+        if question_id in own:
+            questions.append(question_for_asker(own.pop(question_id), shared.votes.get(question_id, 0)))
+        elif question_id in shared.views:
+            questions.append(shared.views[question_id])
+    # Own questions newer than the shared view (asked while it was read) come last.
+    for question in sorted(own.values(), key=lambda q: (q.created_at, q.id)):
+        questions.append(question_for_asker(question, 0))
     data = {
         "seq": room.seq,
         "room_id": room.id,
@@ -155,12 +212,12 @@ def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, An
         "room": room_view(room),
         "role": role,
         "questions": questions,
-        "queue": service.order_queue(everything, votes),
-        "live_id": live[0] if live else None,
+        "queue": shared.queue,
+        "live_id": shared.live_id,
         "presence": presence["counts"],
-        "verdict": service.verdict_counts(room) if policy.audience_sees_verdict(role, room) else None,
-        "my_votes": service.user_votes(room.id, viewer.id),
-        "my_verdict": service.my_verdict(room, viewer.id),
+        "verdict": shared.verdict,
+        "my_votes": mine.votes,
+        "my_verdict": mine.verdict,
         "muted": policy.is_muted(viewer, room),
     }
     if role == MODERATOR:

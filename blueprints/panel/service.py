@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Optional
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -115,9 +115,7 @@ def room_for(presentation: Presentation) -> PanelRoom:
 
 def room_and_role(room_id: int, user) -> tuple[PanelRoom, str]:
     """The room and the user's role in it, read now; a stranger's room is ``not_found``."""
-    room = db.session.get(
-        PanelRoom, room_id, populate_existing=True, options=[joinedload(PanelRoom.presentation)]
-    )
+    room = policy.load_room(user, room_id)
     role = policy.room_role(user, room.presentation) if room is not None else None
     if role is None:
         raise PanelError("not_found", "There is no such room.")
@@ -308,22 +306,11 @@ _VOTE_COUNTS = (
     .where(Question.room_id == bindparam("room_id"))
     .group_by(Vote.question_id)
 )
-_USER_VOTES = (
-    select(Vote.question_id)
-    .join(Question, Question.id == Vote.question_id)
-    .where(Question.room_id == bindparam("room_id"), Vote.user_id == bindparam("user_id"))
-    .order_by(Vote.question_id)
-)
 
 
 def vote_counts(room_id: int) -> dict[int, int]:
     """Votes per question of the room, counted from the vote rows."""
     return dict(db.session.execute(_VOTE_COUNTS, {"room_id": room_id}).all())
-
-
-def user_votes(room_id: int, user_id: int) -> list[int]:
-    """Ids of the room's questions the user has voted for."""
-    return list(db.session.scalars(_USER_VOTES, {"room_id": room_id, "user_id": user_id}))
 
 
 def order_queue(questions, votes: dict[int, int]) -> list[int]:
@@ -351,6 +338,14 @@ def queue_order(room_id: int, votes: Optional[dict[int, int]] = None) -> list[in
     """Queued question ids in display order (``order_queue``), read in one query."""
     votes = vote_counts(room_id) if votes is None else votes
     return order_queue(db.session.execute(_QUEUE_ROWS, {"room_id": room_id}).all(), votes)
+
+
+_ROOM_SEQ = select(PanelRoom.seq).where(PanelRoom.id == bindparam("room_id"))
+
+
+def room_seq(room_id: int) -> Optional[int]:
+    """The room's seq as stored now."""
+    return db.session.scalar(_ROOM_SEQ, {"room_id": room_id})
 
 
 def live_question_id(room_id: int) -> Optional[int]:
@@ -394,14 +389,36 @@ def verdict_counts(room: PanelRoom) -> dict[str, int]:
     return {verdict: counts.get(verdict, 0) for verdict in VERDICTS}
 
 
-_MY_VERDICT = select(VerdictVote.verdict).where(
-    VerdictVote.room_id == bindparam("room_id"), VerdictVote.user_id == bindparam("user_id")
+@dataclass
+class ViewerState:
+    """What one viewer's snapshot adds to their audience's view of the room."""
+
+    votes: list[int] = field(default_factory=list)
+    own: list[int] = field(default_factory=list)
+    verdict: Optional[str] = None
+
+
+_VIEWER_STATE = union_all(
+    select(literal("vote"), Vote.question_id, null())
+    .join(Question, Question.id == Vote.question_id)
+    .where(Question.room_id == bindparam("room_id"), Vote.user_id == bindparam("user_id")),
+    select(literal("own"), Question.id, null())
+    .where(Question.room_id == bindparam("room_id"), Question.asker_id == bindparam("user_id")),
+    select(literal("verdict"), null(), VerdictVote.verdict)
+    .where(VerdictVote.room_id == bindparam("room_id"), VerdictVote.user_id == bindparam("user_id")),
 )
 
 
-def my_verdict(room: PanelRoom, user_id: int) -> Optional[str]:
-    """The user's own verdict vote, if cast."""
-    return db.session.scalar(_MY_VERDICT, {"room_id": room.id, "user_id": user_id})
+def viewer_state(room_id: int, user_id: int) -> ViewerState:
+    """The user's votes, own questions and verdict in the room, read in one query."""
+    state = ViewerState()
+    for kind, question_id, verdict in db.session.execute(_VIEWER_STATE, {"room_id": room_id, "user_id": user_id}):
+        if kind == "verdict":
+            state.verdict = verdict
+        else:
+            (state.votes if kind == "vote" else state.own).append(question_id)
+    state.votes.sort()
+    return state
 
 
 def review_questions(room: PanelRoom, user) -> list[str]:

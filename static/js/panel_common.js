@@ -456,12 +456,18 @@
 
   Room.prototype.connect = function () {
     var self = this;
-    var socket = window.io(NAMESPACE, {transports: ["websocket", "polling"], tryAllTransports: true});
+    // The room is joined in the connect request itself (auth), again on every reconnection,
+    // with the last seq seen so that a client already current gets no snapshot.
+    var socket = window.io(NAMESPACE, {
+      transports: ["websocket", "polling"], tryAllTransports: true,
+      auth: function (send) { send(self.joinRequest()); }
+    });
     this.socket = socket;
     var handlers = {
-      snapshot: this.onSnapshot, question: this.onQuestion, question_removed: this.onRemoved,
-      room: this.onRoom, presence: this.onPresence, verdict: this.onVerdict, my_vote: this.onMyVote,
-      notice: this.onNotice, forced_logout: this.onForcedLogout
+      snapshot: this.onSnapshot, joined: this.onJoined, question: this.onQuestion,
+      question_removed: this.onRemoved, room: this.onRoom, presence: this.onPresence,
+      verdict: this.onVerdict, my_vote: this.onMyVote, notice: this.onNotice,
+      forced_logout: this.onForcedLogout
     };
     Object.keys(handlers).forEach(function (event) {
       socket.on(event, function (data) {
@@ -470,7 +476,9 @@
         handlers[event].call(self, data || {});
       });
     });
-    socket.on("connect", function () { self.join(); });
+    // socket.io hands over the events sent with the connection ("snapshot", "joined") before
+    // "connect" itself: by then the room may already be joined.
+    socket.on("connect", function () { if (!self.joined) self.connection("Joining…", false); });
     socket.on("disconnect", function (reason) {
       self.joined = false;
       if (self.stopped) return;
@@ -478,34 +486,33 @@
       // The server closed the socket itself: socket.io does not retry on its own then.
       if (reason === "io server disconnect") window.setTimeout(function () { socket.connect(); }, 1000);
     });
-    socket.on("connect_error", function () {
+    socket.on("connect_error", function (err) {
       if (self.stopped) return;
-      self.connection(socket.active ? "Reconnecting…" : "Not connected", false);
-      if (!socket.active) self.message("The room refused the connection. Reload the page or log in again.", "error");
+      if (socket.active) { self.connection("Reconnecting…", false); return; }
+      // Refused by the server (err.message is its reason code): it will not retry.
+      if (err && err.message === "unauthorized") { self.onForcedLogout(); return; }
+      self.connection("Not in the room", false);
+      self.message((err && typeof err.data === "string" && err.data) ||
+        "The room refused the connection. Reload the page or log in again.", "error");
     });
     this.ticker = window.setInterval(function () { self.tick(); }, 500);
     return this;
   };
 
-  // Join (or re-join with the last seq seen, to get only what was missed), then resend
-  // every action that has no acknowledgement yet, with its original client id.
-  Room.prototype.join = function () {
-    var self = this, payload = {room_id: this.roomId};
-    if (this.lastSeq !== null) payload.last_seq = this.lastSeq;
-    this.connection("Joining…", false);
-    this.socket.timeout(ACK_TIMEOUT_MS).emit("join", payload, function (err, ack) {
-      if (self.stopped) return;
-      if (err) { self.socket.disconnect().connect(); return; }
-      if (!ack || !ack.ok) {
-        self.connection("Not in the room", false);
-        self.message((ack && ack.message) || "Could not join the room.", "error");
-        return;
-      }
-      self.joined = true;
-      self.connection("Connected", true);
-      Object.keys(self.pending).forEach(function (cid) { self.send(cid); });
-      if (self.options.joined) self.options.joined(self, ack);
-    });
+  Room.prototype.joinRequest = function () {
+    var request = {room_id: this.roomId};
+    if (this.lastSeq !== null) request.last_seq = this.lastSeq;
+    return request;
+  };
+
+  // In the room: resend every action that has no acknowledgement yet, with its original
+  // client id.
+  Room.prototype.onJoined = function (ack) {
+    this.joined = true;
+    this.connection("Connected", true);
+    var self = this;
+    Object.keys(this.pending).forEach(function (cid) { self.send(cid); });
+    if (this.options.joined) this.options.joined(this, ack);
   };
 
   // Perform an action; resolves with the server's acknowledgement. The same cid is resent

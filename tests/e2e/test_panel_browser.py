@@ -187,7 +187,8 @@ RETRY_Q = "Would phase splitting still pay off with a slower interconnect?"
 
 class LoseOneAck:
     """Proxies the page's Socket.IO websocket; drops the acknowledgement of the first ``ask``
-    and closes the connection, as if the network failed right after the server applied it."""
+    and closes the connection, as if the network failed right after the server applied it.
+    Notes each connect request to ``/panel`` (which carries the room to join)."""
 
     def __init__(self):
         self.asks: list[str] = []
@@ -201,8 +202,8 @@ class LoseOneAck:
         server.on_message(lambda message: self.to_page(ws, message))
 
     def to_server(self, server, message) -> None:
-        if isinstance(message, str) and re.match(r'42/panel,\d+\["join",', message):
-            self.joins.append(json.loads(message[message.index("["):])[1])
+        if isinstance(message, str) and message.startswith("40/panel,"):
+            self.joins.append(json.loads(message[len("40/panel,"):]))  # joins in the connect request
         match = re.match(r'42/panel,(\d+)\["ask",', message) if isinstance(message, str) else None
         if match:
             self.asks.append(message)
