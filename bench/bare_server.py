@@ -107,16 +107,18 @@ def create_app(mode: str):
 
 
 def serve(port: int, mode: str) -> None:
-    """Listen like ``app.py``'s ``serve()``: eventlet with a 2048 backlog, else ``socketio.run``."""
+    """Listen like ``app.py``'s ``serve()``: the same garbage-collector settings; eventlet with a
+    2048 backlog, else ``socketio.run``."""
     app, socketio = create_app(mode)
-    if mode == "eventlet":
-        import gc
+    import gc
 
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)  # app.py's GC_THRESHOLD
+    if mode == "eventlet":
         import eventlet
         import eventlet.wsgi
 
         listener = eventlet.listen(("127.0.0.1", port), backlog=2048)
-        gc.freeze()
         eventlet.wsgi.server(listener, app, log_output=False, max_size=4096)
     else:
         socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=(mode == "threading"))

@@ -5,7 +5,8 @@
 For Colloquy: a temporary SQLite database is migrated and filled (one course, one presentation,
 one moderator, N critics); the app is served as ``make run`` serves it (``python app.py``); the
 accounts are logged in beforehand; N Socket.IO clients connect over websocket at once from
-worker processes and join the room (``joined_s`` = start → the last snapshot received); then
+worker processes and join the room in their connect requests, as the browser does
+(``joined_s`` = start → the last snapshot received); then
 critics ask questions at a steady rate and the moderator approves each one. Fan-out latency is
 approve → the last client received the queued question; ``lost`` counts deliveries that never
 arrived. The same clients then measure ``bench/bare_server.py`` in the same run, paced the same
