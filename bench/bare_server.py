@@ -2,8 +2,11 @@
 
 ``python bench/bare_server.py --port 5055 --mode eventlet|gevent`` serves namespace ``/panel``
 with no database and no authorisation: ``join`` (or a connect request carrying ``auth``) enters
-one room, acknowledges and sends a snapshot-sized payload; ``ask`` only acknowledges; ``broadcast`` (the trigger) sends a
-question-sized ``question`` event to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts Colloquy.
+one room, acknowledges and sends a snapshot-sized payload; ``ask`` only acknowledges;
+``broadcast`` (the trigger) sends a ``question`` event shaped and sized like the one Colloquy
+sends in ``bench/panel_load.py`` (the question, and the queue order, one id longer with each
+broadcast) to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts
+Colloquy.
 """
 import argparse
 import os
@@ -26,14 +29,15 @@ from flask import Flask, request  # noqa: E402
 from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 
 ROOM = "panel:bench"
-STATE = {"seq": 0}
+STATE = {"seq": 0, "queue": []}
 
 
 def question_payload(question_id: int) -> dict:
-    """A question shaped and sized like the room's public payload."""
+    """A question shaped and sized like the room's public payload for the questions that
+    ``bench/panel_load.py`` asks."""
     return {
         "id": question_id,
-        "text": "How does the scheduler behave when the KV cache is full and a long prompt arrives? " * 2,
+        "text": f"Question {question_id}: how does it scale?",
         "state": "queued",
         "votes": 0,
         "pinned": False,
@@ -99,7 +103,13 @@ def create_app(mode: str):
     @socketio.on("broadcast", namespace="/panel")
     def on_broadcast(data):
         STATE["seq"] += 1
-        socketio.emit("question", {"seq": STATE["seq"], "question": question_payload(int(data["id"]))},
+        question_id = int(data["id"])
+        STATE["queue"].append(question_id)
+        # Shaped like Colloquy's ``question`` event, which carries the queue order: each
+        # broadcast is as large as the app's, so the two runs decode the same bytes.
+        event = {"seq": STATE["seq"], "room_id": 1, "question": question_payload(question_id),
+                 "queue": STATE["queue"]}
+        socketio.emit("question", event,
                       to=ROOM, namespace="/panel")
         return {"ok": True, "sid": request.sid}
 
