@@ -66,7 +66,7 @@ def publish(change: service.Change) -> None:
 def _publish_question(question: Question, change: service.Change, votes: int, queue: list[int]) -> None:
     room_id, seq = question.room_id, change.seq
     was_public = change.questions[question.id]
-    for audience in payloads.AUDIENCES:
+    for audience in payloads.BROADCAST_ORDER:
         to = audience_room(room_id, audience)
         if policy.audience_sees_question(audience, question):
             view = payloads.question_for_audience(question, audience, votes)

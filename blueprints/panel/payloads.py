@@ -21,6 +21,8 @@ from timeutil import iso, now_utc
 MODERATOR = policy.ROOM_MODERATOR
 AUDIENCES = (policy.ROOM_MODERATOR, policy.ROOM_AUTHOR, policy.ROOM_CRITIC)
 PUBLIC_AUDIENCES = (policy.ROOM_AUTHOR, policy.ROOM_CRITIC)
+# Broadcasts go to the largest audience first: the class waits least.
+BROADCAST_ORDER = (policy.ROOM_CRITIC, policy.ROOM_AUTHOR, policy.ROOM_MODERATOR)
 
 
 def server_now() -> str:

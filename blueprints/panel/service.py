@@ -199,9 +199,12 @@ def check_permission(event: str, room: PanelRoom, user, role: Optional[str] = No
 # --------------------------------------------------------------------------- the transaction
 
 
+_BUMP_SEQ = update(PanelRoom).where(PanelRoom.id == bindparam("room_id")).values(seq=PanelRoom.seq + 1)
+
+
 def _lock_room(room_id: int) -> Optional[PanelRoom]:
     """Start the room's write transaction by bumping its seq; returns the room read after it."""
-    db.session.execute(update(PanelRoom).where(PanelRoom.id == room_id).values(seq=PanelRoom.seq + 1))
+    db.session.execute(_BUMP_SEQ, {"room_id": room_id})
     # Rows read before the lock may be stale: read everything again from here on.
     db.session.expire_all()
     return db.session.get(PanelRoom, room_id)
