@@ -2,10 +2,10 @@
 
 Every page, JSON endpoint, export, calendar feed, count, search and Socket.IO handler asks
 here. Functions read the database (no caching across requests), so a change of group, role or
-extension takes effect on the next request or event (V9). Within one HTTP request the same
-membership, authorship, extension or own-review question is read once (``_read``); any
-write, flush, commit or rollback forgets those answers. Time is always a parameter: ``now`` is
-passed in, so tests are plain tables of viewer × moment × expected.
+extension takes effect on the next request or event (V9). Within one HTTP request or Socket.IO
+event the same membership, authorship, mute, extension or own-review question is read once
+(``_read``); any write, flush, commit or rollback forgets those answers. Time is always a
+parameter: ``now`` is passed in, so tests are plain tables of viewer × moment × expected.
 """
 from __future__ import annotations
 
@@ -101,9 +101,11 @@ def _user_id(user) -> Optional[int]:
     return user.id
 
 
-_ROLE = select(Enrollment.role).where(
-    Enrollment.user_id == bindparam("user_id"), Enrollment.course_id == bindparam("course_id")
-)
+def _role_in(course_id, user_id):
+    return select(Enrollment.role).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+
+
+_ROLE = _role_in(bindparam("course_id"), bindparam("user_id"))
 
 
 def course_role(user, course_id: int) -> Optional[str]:
@@ -134,10 +136,13 @@ def is_student(user, course_id: int) -> bool:
     return course_role(user, course_id) == ROLE_STUDENT
 
 
-_AUTHOR = select(PresentationMember.id).where(
-    PresentationMember.presentation_id == bindparam("presentation_id"),
-    PresentationMember.user_id == bindparam("user_id"),
-)
+def _membership(presentation_id, user_id):
+    return select(PresentationMember.id).where(
+        PresentationMember.presentation_id == presentation_id, PresentationMember.user_id == user_id
+    )
+
+
+_AUTHOR = _membership(bindparam("presentation_id"), bindparam("user_id"))
 
 
 def is_author(user, presentation: Presentation) -> bool:
@@ -384,9 +389,11 @@ def room_role(user, presentation: Presentation) -> Optional[str]:
     return ROOM_AUTHOR if is_author(user, presentation) else ROOM_CRITIC
 
 
-_MUTED = select(RoomMute.id).where(
-    RoomMute.room_id == bindparam("room_id"), RoomMute.user_id == bindparam("user_id")
-)
+def _mute(room_id, user_id):
+    return select(RoomMute.id).where(RoomMute.room_id == room_id, RoomMute.user_id == user_id)
+
+
+_MUTED = _mute(bindparam("room_id"), bindparam("user_id"))
 
 
 def is_muted(user, room: PanelRoom) -> bool:
@@ -395,8 +402,8 @@ def is_muted(user, room: PanelRoom) -> bool:
     return uid is not None and _read(_MUTED, room_id=room.id, user_id=uid) is not None
 
 
-def _first_id(statement):
-    """``statement`` (one id column) as a correlated scalar subquery."""
+def _first(statement):
+    """``statement`` (one column) as a correlated scalar subquery."""
     return statement.limit(1).scalar_subquery()
 
 
@@ -404,13 +411,9 @@ _ROOM_FACTS = (
     select(
         PanelRoom,
         Presentation,
-        _first_id(select(Enrollment.role).where(
-            Enrollment.user_id == bindparam("user_id"), Enrollment.course_id == Presentation.course_id)),
-        _first_id(select(PresentationMember.id).where(
-            PresentationMember.presentation_id == Presentation.id,
-            PresentationMember.user_id == bindparam("user_id"))),
-        _first_id(select(RoomMute.id).where(
-            RoomMute.room_id == PanelRoom.id, RoomMute.user_id == bindparam("user_id"))),
+        _first(_role_in(Presentation.course_id, bindparam("user_id"))),
+        _first(_membership(Presentation.id, bindparam("user_id"))),
+        _first(_mute(PanelRoom.id, bindparam("user_id"))),
     )
     .join(PanelRoom.presentation)
     .options(contains_eager(PanelRoom.presentation))

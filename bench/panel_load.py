@@ -251,7 +251,10 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
         time.sleep(args.drain)
         cpu_used = common.cpu_seconds(pid) - cpu_before
         common.tell_stop(pipes)
-        received = [r for rep in common.collect(pipes, 60) for r in rep["received"]]
+        events_s = time.monotonic() - begin
+        reports = common.collect(pipes, 60)
+        received = [r for rep in reports for r in rep["received"]]
+        client_busy = sum(rep["cpu_s"] for rep in reports) / events_s
     finally:
         common.tell_stop(pipes)
         common.end_workers(procs)
@@ -266,6 +269,7 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
         not_joined=missing,
         failed_events=failures,
         rss_per_conn_kb=round((rss_after - rss_before) / n, 1),
+        client_cpu_busy=round(client_busy, 2),
     )
     return figures
 

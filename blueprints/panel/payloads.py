@@ -161,6 +161,7 @@ def audience_view(room: PanelRoom, audience: str) -> AudienceView:
 
     Every change to a room increments its seq, so a view stored under the seq it was read at
     stays right; a view whose reads saw a newer seq (a change committed meanwhile) is not stored.
+    Names are read with it: someone renaming themselves shows from the room's next change.
     """
     key = (room.id, room.created_at, room.seq, audience)
     cache = _audience_cache()
