@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from socketio.packet import CONNECT_ERROR
 from sqlalchemy import func, select
 
 import policy
@@ -133,14 +134,28 @@ def test_connect_with_a_current_last_seq_gets_no_snapshot(cast):
     assert [m["name"] for m in client.get_received(NS) if m["name"] != "presence"] == ["joined"]
 
 
-def test_connect_with_a_room_checks_it_like_join(cast, make):
+def test_connect_with_a_room_checks_it_like_join(cast, make, monkeypatch):
+    refusals = []
+    packet_class = socketio.server.packet_class
+
+    class Recording(packet_class):
+        def __init__(self, packet_type=None, data=None, **kwargs):
+            if packet_type == CONNECT_ERROR:
+                refusals.append(data)
+            super().__init__(packet_type, data, **kwargs)
+
+    monkeypatch.setattr(socketio.server, "packet_class", Recording)
     stranger = make.member(make.course())
     assert not connect_joined(cast, stranger).is_connected(NS)
-    for bad in ({"room_id": "1"}, {"room_id": cast.room.id, "last_seq": -1}, {"room_id": 99999},
-                {"room_id": cast.room.id, "padding": "x" * 20000}):
+    cases = [({"room_id": "1"}, "invalid"), ({"room_id": cast.room.id, "last_seq": -1}, "invalid"),
+             ({"room_id": 99999}, "not_found"), ({"room_id": cast.room.id, "padding": "x" * 20000}, "too_large")]
+    for bad, _code in cases:
         client = socketio.test_client(cast.app, namespace=NS, flask_test_client=cast.flask_client(cast.critics[0]),
                                       auth=bad)
         assert not client.is_connected(NS), bad
+    # Refused with the join's reason and its readable message, as connect_error data.
+    assert [r["message"] for r in refusals] == ["not_found"] + [code for _bad, code in cases]
+    assert refusals[0]["data"] == "There is no such room."
     # A refused join leaves nothing behind: presence is unchanged, a plain socket still works.
     from blueprints.panel import fanout
 
