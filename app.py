@@ -1,5 +1,4 @@
 """Colloquy: the application factory, and ``python app.py`` to serve it with Socket.IO."""
-import gc
 import os
 import warnings
 
@@ -24,13 +23,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-import cli
-import errors
-import security
-import sqlite_checkpoint
-import templating
-from config import load_config
-from extensions import csrf, db, limiter, login_manager, migrate, socketio
+from core import errors, security, server, templating
+from core.config import load_config
+from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
+from domain.accounts import user_by_session_token
 
 
 def create_app(test_config=None):
@@ -48,10 +44,14 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     _init_socketio(app)
 
-    security.init_app(app)
+    security.init_app(app, load_user=user_by_session_token)
     errors.init_app(app)
     templating.init_app(app)
-    cli.init_app(app)
+    from core.timeutil import now_utc
+    from domain import policy
+
+    app.jinja_env.globals.update(policy=policy, now_utc=now_utc)
+    _register_commands(app)
     _register_blueprints(app)
     return app
 
@@ -99,36 +99,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
-# Young collections every 50,000 allocations instead of 700: with a class of sockets alive, the
-# full collections that follow them took up to 70 ms and showed as the live room's p99
-# (bench/panel_load.py at 1,000 clients: p99 392 ms before, 252 ms after).
-GC_THRESHOLD = (50_000, 20, 20)
+def _register_commands(app):
+    import demo.cli
 
-
-def tune_gc() -> None:
-    """Freeze what start-up allocated and make collections rarer."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
+    demo.cli.init_app(app)
 
 
 def serve():
     """Serve the app with the configured async mode (eventlet by default)."""
-    app = create_app()
-    host, port = app.config["HOST"], app.config["PORT"]
-    mode = app.config["SOCKETIO_ASYNC_MODE"]
-    cli.print_banner(app, host, port)
-    with app.app_context():
-        sqlite_checkpoint.start(db.engine, mode)  # no request waits for a checkpoint's fsync
-    tune_gc()
-    if mode == "eventlet":
-        import eventlet
-        import eventlet.wsgi
+    import demo.cli
 
-        # socketio.run listens with a backlog of 50; a class opening the room at once needs more.
-        listener = eventlet.listen((host, port), backlog=2048)
-        eventlet.wsgi.server(listener, app, log_output=False, max_size=4096)
-    else:
-        socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=(mode == "threading"))
+    server.serve(create_app(), banner=demo.cli.banner)
 
 
 if __name__ == "__main__":

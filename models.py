@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import db
-from timeutil import now_utc
+from core.extensions import db
+from core.timeutil import now_utc
 
 
 class UTCDateTime(types.TypeDecorator):

@@ -61,10 +61,10 @@ def setup_database(students: int) -> dict:
     from datetime import timedelta
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
     from models import ROLE_STUDENT, ClassSession, Course, Enrollment, Paper, Presentation, User
-    from passwords import hash_password
-    from timeutil import now_utc
+    from core.passwords import hash_password
+    from core.timeutil import now_utc
 
     app = create_app()
     with app.app_context():

@@ -22,9 +22,9 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 from sqlalchemy import event  # noqa: E402
 
 from app import create_app  # noqa: E402
-from blueprints.panel import service  # noqa: E402
+from domain.panel import service  # noqa: E402
 from conftest import T0, Factory, app_config, fresh_tables  # noqa: E402
-from extensions import db  # noqa: E402
+from core.extensions import db  # noqa: E402
 from panel_support import PanelCast, new_cid  # noqa: E402
 
 

@@ -105,13 +105,13 @@ def setup_main(clients: int, out: str, mint: bool) -> None:
     from flask.sessions import SecureCookieSessionInterface
 
     from app import create_app
-    from extensions import db
+    from core.extensions import db
     from models import (
         MEMBER_PRESENTING, ROLE_INSTRUCTOR, ROLE_STUDENT, ClassSession, Course, Enrollment, Paper,
         Presentation, PresentationMember, User,
     )
-    from passwords import hash_password
-    from timeutil import now_utc
+    from core.passwords import hash_password
+    from core.timeutil import now_utc
 
     app = create_app()
     with app.app_context():

@@ -45,11 +45,11 @@ def build(tmp: Path, students: int):
     sys.path.insert(0, str(ROOT))
     from argon2 import PasswordHasher
 
-    import passwords
+    from core import passwords
     from app import create_app
-    from extensions import db
+    from core.extensions import db
     from models import ROLE_STUDENT, ClassSession, Course, Enrollment, Paper, Presentation, User
-    from timeutil import now_utc
+    from core.timeutil import now_utc
 
     # Logging in hundreds of students is not what is measured: hash at the lowest cost.
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

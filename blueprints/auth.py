@@ -12,9 +12,11 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField, Submit
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from blueprints.panel.fanout import end_user_sockets
-from extensions import db, limiter
-from models import ROLE_STUDENT, Course, Enrollment, User
-from passwords import hash_password, needs_rehash, verify_password
+from core.extensions import db, limiter
+from core.passwords import hash_password, needs_rehash, verify_password
+from domain import accounts
+from domain.accounts import find_user_by_email
+from models import Course, Enrollment, User
 
 bp = Blueprint("auth", __name__)
 
@@ -81,16 +83,6 @@ NAME_PREFIX = "name"
 PASSWORD_PREFIX = "password"
 
 
-def normalise_email(email: str) -> str:
-    """E-mail addresses compare case-insensitively and without surrounding spaces."""
-    return (email or "").strip().lower()
-
-
-def find_user_by_email(email: str) -> User | None:
-    """The account with this e-mail address, if any."""
-    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
-
-
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
@@ -142,11 +134,7 @@ def register():
         return redirect(url_for("courses.join"))
     form = RegisterForm()
     if form.validate_on_submit():
-        course = db.session.scalar(
-            select(Course).where(
-                Course.join_code == form.join_code.data.strip().upper(), Course.join_enabled.is_(True)
-            )
-        )
+        course = accounts.course_by_join_code(form.join_code.data, enabled_only=True)
         if course is None:
             form.join_code.errors.append("No course has this join code. Check it with your instructor.")
         elif find_user_by_email(form.email.data) is not None:
@@ -154,13 +142,8 @@ def register():
                 "This email already has an account: log in, then join the course with the code."
             )
         else:
-            user = User(
-                email=normalise_email(form.email.data),
-                display_name=form.display_name.data.strip(),
-                password_hash=hash_password(form.password.data),
-            )
-            db.session.add(user)
-            db.session.add(Enrollment(user=user, course=course, role=ROLE_STUDENT))
+            user = accounts.new_user(form.email.data, form.display_name.data, form.password.data)
+            accounts.enrol_student(user, course)
             db.session.commit()
             login_user(user)
             flash(f"Welcome to {course.title}.", "success")
@@ -190,8 +173,7 @@ def _my_enrollments() -> list[Enrollment]:
 def _set_password(user: User, password: str) -> None:
     """Store the new password and end every other session and socket of the user."""
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-    user.password_hash = hash_password(password)
-    user.rotate_session_token()
+    accounts.set_password(user, password)
     db.session.commit()
     # The old token is gone: sign this browser in again with the new one.
     login_user(user, remember=remembered)

@@ -1,7 +1,14 @@
-"""Helpers shared by the feature blueprints: fetch-or-404 with the policy's permission."""
+"""Helpers shared by the feature blueprints: the one way to guard a route.
+
+The written rule for refusals: **404 wherever existence itself is private** (anything of a
+course to someone not enrolled in it; a review, draft or other hidden row to a viewer the policy
+does not let see it: V8), so a refusal never says that a thing exists. **403 only where the
+viewer is enrolled and the page's existence is no secret** (a staff page of the course, such as
+settings, the roster or the integrity overview, asked for by a student).
+"""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash
@@ -11,9 +18,26 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
-import policy
-from extensions import db
+from domain import policy
+from core.extensions import db
 from models import ClassSession, Course, Presentation
+
+
+T = TypeVar("T")
+
+
+def found_or_404(obj: Optional[T], allowed: Callable[[T], bool] = lambda obj: True) -> T:
+    """``obj`` when it exists and the policy predicate ``allowed(obj)`` holds; else 404, the
+    same answer for hidden and missing."""
+    if obj is None or not allowed(obj):
+        abort(404)
+    return obj
+
+
+def permitted_or_403(allowed: bool) -> None:
+    """Refuse an enrolled viewer a page whose existence is no secret (a staff page)."""
+    if not allowed:
+        abort(403)
 
 
 def course_or_404(course_id: int, need: str = "member") -> Course:
@@ -21,22 +45,17 @@ def course_or_404(course_id: int, need: str = "member") -> Course:
 
     ``need`` is 'member', 'staff' or 'instructor'.
     """
-    course = db.session.get(Course, course_id)
-    if course is None or not policy.is_member(current_user, course_id):
-        abort(404)
-    if need == "staff" and not policy.is_staff(current_user, course_id):
-        abort(403)
-    if need == "instructor" and not policy.is_instructor(current_user, course_id):
-        abort(403)
+    course = found_or_404(db.session.get(Course, course_id), lambda c: policy.is_member(current_user, c.id))
+    if need == "staff":
+        permitted_or_403(policy.is_staff(current_user, course_id))
+    elif need == "instructor":
+        permitted_or_403(policy.is_instructor(current_user, course_id))
     return course
 
 
 def of_course_or_404(model, course: Course, object_id: int):
     """A row of ``model`` (paper, class session, presentation…) belonging to this course, or 404."""
-    obj = db.session.get(model, object_id)
-    if obj is None or obj.course_id != course.id:
-        abort(404)
-    return obj
+    return found_or_404(db.session.get(model, object_id), lambda obj: obj.course_id == course.id)
 
 
 def presentation_or_404(course: Course, presentation_id: int) -> Presentation:

@@ -23,13 +23,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, ValidationError
 
-import audit
-import policy
-import roster
-from blueprints.auth import find_user_by_email
+from domain import audit
+from domain import policy
+from domain import roster
+from domain import accounts
+from domain.accounts import find_user_by_email
 from blueprints.common import course_or_404
 from blueprints.panel.fanout import membership_changed
-from extensions import db
+from core.extensions import db
 from models import (
     ROLE_INSTRUCTOR,
     ROLE_STUDENT,
@@ -41,9 +42,9 @@ from models import (
     User,
     new_join_code,
 )
-from review_form import format_review_form, parse_review_form, review_form_fields
-from security import no_store
-from timeutil import is_valid_zone, now_utc
+from domain.review_form import format_review_form, parse_review_form, review_form_fields
+from core.security import no_store
+from core.timeutil import is_valid_zone, now_utc
 
 bp = Blueprint("courses", __name__)
 
@@ -317,10 +318,7 @@ def settings(course_id):
 def regenerate_join_code(course_id):
     """Replace the join code; the old one stops working at once."""
     course = course_or_404(course_id, need="instructor")
-    code = new_join_code()
-    while db.session.scalar(select(Course.id).where(Course.join_code == code)) is not None:
-        code = new_join_code()
-    course.join_code = code
+    code = accounts.regenerate_join_code(course)
     db.session.commit()
     flash(f"New join code: {code}. The old code no longer works.", "success")
     return redirect(url_for("courses.settings", course_id=course.id))
@@ -520,7 +518,7 @@ def join():
     """Join a course as a student with its join code."""
     form = JoinForm()
     if form.validate_on_submit():
-        course = db.session.scalar(select(Course).where(Course.join_code == form.join_code.data.strip().upper()))
+        course = accounts.course_by_join_code(form.join_code.data)
         problem = _join_problem(course)
         if problem is None:
             db.session.add(Enrollment(user_id=current_user.id, course_id=course.id, role=ROLE_STUDENT))

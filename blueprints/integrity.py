@@ -18,14 +18,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectField
 
-import policy
-import reviewing
-import similarity
+from domain import policy
+from domain import reviewing
+from domain import similarity
 from blueprints.common import course_or_404, course_presentations, presentation_or_404
-from extensions import db
+from core.extensions import db
 from models import AuditEvent, Course, Enrollment, Presentation, User
-from security import no_store
-from timeutil import format_local, now_utc
+from core.security import no_store
+from core.timeutil import format_local, now_utc
 
 bp = Blueprint("integrity", __name__)
 

@@ -9,11 +9,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import Form, IntegerField, SearchField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-import policy
+from domain import policy
 from blueprints.common import course_or_404, delete_unless, http_url, of_course_or_404
-from extensions import db
+from core.extensions import db
 from models import PAPER_APPROVED, PAPER_PROPOSED, PAPER_REJECTED, Course, Paper, Presentation, PresentationMember
-from signup import paper_taken
+from domain.signup import paper_taken
 
 bp = Blueprint("papers", __name__)
 

@@ -30,14 +30,14 @@ from wtforms import BooleanField, DateTimeLocalField, FloatField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional as OptionalValue
 
-import policy
-import reviewing
-from blueprints.common import course_and_presentation_or_404, course_or_404, presentation_or_404
-from extensions import db
+from domain import policy
+from domain import reviewing
+from blueprints.common import course_and_presentation_or_404, course_or_404, found_or_404, presentation_or_404
+from core.extensions import db
 from models import Course, Extension, Presentation, Review, User
-from review_form import review_form_fields
-from security import no_store
-from timeutil import format_local, iso, now_utc, parse_local_input
+from domain.review_form import review_form_fields
+from core.security import no_store
+from core.timeutil import format_local, iso, now_utc, parse_local_input
 
 bp = Blueprint("reviews", __name__)
 
@@ -170,10 +170,10 @@ def _staff_course_or_404(course_id: int) -> Course:
 
 
 def _review_in_course_or_404(course: Course, review_id: int) -> Review:
-    review = policy.get_review_or_404(current_user, review_id, now_utc())
-    if review.presentation.course_id != course.id:
-        abort(404)
-    return review
+    return found_or_404(
+        policy.visible_review(current_user, review_id, now_utc()),
+        lambda review: review.presentation.course_id == course.id,
+    )
 
 
 def _page(template: str, status: int = 200, **context) -> Response:

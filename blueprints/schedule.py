@@ -40,11 +40,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional as Opt, ValidationError
 
-import audit
-import policy
-import signup
+from domain import audit
+from domain import policy
+from domain import signup
 from blueprints.common import course_or_404, delete_unless, http_url, of_course_or_404, presentation_or_404
-from extensions import db
+from core.extensions import db
 from models import (
     MEMBER_PRESENTING,
     MEMBER_SUMMARY,
@@ -60,7 +60,7 @@ from models import (
     User,
     new_token,
 )
-from timeutil import default_review_deadline, format_local, local, local_to_utc, now_utc, parse_local_input
+from core.timeutil import default_review_deadline, format_local, local, local_to_utc, now_utc, parse_local_input
 
 bp = Blueprint("schedule", __name__)
 

@@ -18,14 +18,14 @@ from sqlalchemy import select
 from wtforms import SearchField
 from wtforms.validators import InputRequired, Length
 
-import policy
-import reviewing
+from domain import policy
+from domain import reviewing
 from blueprints.common import course_or_404, course_presentations
-from extensions import db
+from core.extensions import db
 from models import PAPER_APPROVED, Course, Paper, Review
-from security import no_store
-from similarity import Segment, Span, segments
-from timeutil import now_utc
+from core.security import no_store
+from domain.similarity import Segment, Span, segments
+from core.timeutil import now_utc
 
 bp = Blueprint("search", __name__)
 

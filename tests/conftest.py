@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 os.environ.setdefault("COLLOQUY_ENV", "development")
 
 from app import create_app  # noqa: E402
-from extensions import db, limiter  # noqa: E402
+from core.extensions import db, limiter  # noqa: E402
 from models import (  # noqa: E402
     MEMBER_PRESENTING,
     MEMBER_SUMMARY,
@@ -31,9 +31,9 @@ from models import (  # noqa: E402
     Review,
     User,
 )
-import passwords  # noqa: E402
+from core import passwords  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
-from passwords import hash_password  # noqa: E402
+from core.passwords import hash_password  # noqa: E402
 
 # argon2id with production parameters costs ~50–500 ms a login on a loaded 2-core machine;
 # the suite logs in thousands of times, so it hashes with argon2id at the lowest cost.

@@ -34,11 +34,11 @@ SETUP = r"""
 import json, sys
 from datetime import timedelta
 from app import create_app
-from extensions import db
+from core.extensions import db
 from models import *
-from passwords import hash_password
-from timeutil import now_utc
-from blueprints.panel.service import room_for
+from core.passwords import hash_password
+from core.timeutil import now_utc
+from domain.panel.service import room_for
 
 app = create_app()
 with app.app_context():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from blueprints.panel import service
-from extensions import db, socketio
+from domain.panel import service
+from core.extensions import db, socketio
 from models import ROLE_INSTRUCTOR, ROLE_TA, PanelRoom
 
 NS = "/panel"

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import PASSWORD, ROLE_INSTRUCTOR, ROLE_TA, Factory, login
-from extensions import db
+from core.extensions import db
 from models import User
 from tests.panel_support import PanelCast
 

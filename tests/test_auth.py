@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import PASSWORD, ROLE_STUDENT, Factory
-from extensions import db
+from core.extensions import db
 from models import Enrollment, User
 
 CSRF_TOKEN = re.compile(r'(name="csrf[-_]token"\s+(?:content|value)=")[^"]*(")')

@@ -7,7 +7,7 @@ import pytest
 from icalendar import Calendar
 
 from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, T0
-from extensions import db
+from core.extensions import db
 
 SESSION_AT = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
 REVIEW_DUE = datetime(2026, 3, 9, 3, 59, tzinfo=timezone.utc)

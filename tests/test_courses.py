@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import roster
+from domain import accounts, roster
 from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0, login
-from extensions import db
+from core.extensions import db
 from models import AuditEvent, Course, Enrollment, User
-from review_form import DEFAULT_REVIEW_FORM, format_review_form, parse_review_form, review_form_fields
+from domain.review_form import DEFAULT_REVIEW_FORM, format_review_form, parse_review_form, review_form_fields
 
 
 def enrollment(course, user):
@@ -481,7 +481,7 @@ def test_csv_valid_import_creates_users_and_enrollments(teacher, course, make, a
 
 
 def test_csv_import_failing_midway_leaves_nothing_behind(teacher, course, monkeypatch):
-    real_hash, calls = roster.hash_password, []
+    real_hash, calls = accounts.hash_password, []
 
     def failing_hash(password):
         calls.append(password)
@@ -489,7 +489,7 @@ def test_csv_import_failing_midway_leaves_nothing_behind(teacher, course, monkey
             raise RuntimeError("disk full")
         return real_hash(password)
 
-    monkeypatch.setattr(roster, "hash_password", failing_hash)
+    monkeypatch.setattr(accounts, "hash_password", failing_hash)
     resp = confirm(teacher, course, "One,one@example.edu\nTwo,two@example.edu\nThree,three@example.edu\n")
     assert resp.status_code == 500 and len(calls) == 2
     assert count(User, User.email.in_(["one@example.edu", "two@example.edu", "three@example.edu"])) == 0

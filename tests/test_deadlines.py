@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from extensions import db
+from core.extensions import db
 from models import Extension, Review
-from timeutil import default_review_deadline, format_local, local_to_utc, parse_local_input, to_local_input
+from core.timeutil import default_review_deadline, format_local, local_to_utc, parse_local_input, to_local_input
 
 NY = "America/New_York"
 UTC = timezone.utc

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-import demo
-import policy
-from extensions import db
+from demo import course as demo
+from domain import policy
+from core.extensions import db
 from models import (
     PAPER_APPROVED,
     PAPER_PROPOSED,
@@ -33,7 +33,7 @@ from models import (
     VerdictVote,
 )
 from conftest import login
-from timeutil import local, now_utc
+from core.timeutil import local, now_utc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,7 +163,7 @@ def test_the_released_panel_is_closed_with_answers_and_verdicts(course):
 
 
 def test_the_near_copy_pair_is_flagged_and_nothing_else(course):
-    similarity = pytest.importorskip("similarity")
+    similarity = pytest.importorskip("domain.similarity")
     flags = similarity.flag_pairs(_released(course))
     assert len(flags) == 1
     pair = {flags[0].left.author.email, flags[0].right.author.email}

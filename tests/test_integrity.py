@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-import audit
+from domain import audit
 from blueprints.integrity import summarise
 from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
-from extensions import db
+from core.extensions import db
 from models import AuditEvent
-from timeutil import format_local
+from core.timeutil import format_local
 
 PAYLOAD = "<img src=x onerror=alert(1)>"
 COPIED = (

@@ -21,7 +21,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from extensions import db
+from core.extensions import db
 from models import AuditEvent, Review, ReviewRevision
 from tests.conftest import T0
 
@@ -218,8 +218,8 @@ def test_hidden_review_leaks_through_no_socket_event(app, world, viewer_name, lo
     """The panel room's events (join snapshot, questions from one's review) never carry it."""
     import json
 
-    from blueprints.panel import service
-    from extensions import socketio
+    from domain.panel import service
+    from core.extensions import socketio
 
     app.config["PANEL_PRESENCE_DELAY"] = 0
     room = service.room_for(world["presentation"])

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-import policy
-from blueprints.panel import service
-from extensions import db
+from domain import policy
+from domain.panel import service
+from core.extensions import db
 from models import PHASES, RoomMute
 from tests.panel_support import PanelCast
 

@@ -67,7 +67,7 @@ def run_panel(cast):
 
     def version(qid):
         from models import Question
-        from extensions import db
+        from core.extensions import db
         return db.session.get(Question, qid, populate_existing=True).version
 
     ok(moderator.act("phase", phase="presenting"))

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-import policy
-from blueprints.panel import service
-from blueprints.panel.service import PanelError
+from domain import policy
+from domain.panel import service
+from domain.panel.service import PanelError
 from conftest import T0
-from extensions import db
+from core.extensions import db
 from models import AuditEvent, ClientAction, PanelRoom, Question, Vote
 from tests.panel_support import PanelCast, new_cid
 

@@ -8,10 +8,10 @@ import pytest
 from socketio.packet import CONNECT_ERROR
 from sqlalchemy import func, select
 
-import policy
-from blueprints.panel import service
+from domain import policy
+from domain.panel import service
 from conftest import T0
-from extensions import db, socketio
+from core.extensions import db, socketio
 from models import (
     ROLE_INSTRUCTOR,
     ROLE_TA,

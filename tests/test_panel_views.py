@@ -13,7 +13,7 @@ from flask_login import login_user
 from sqlalchemy import func, select
 
 from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
-from extensions import db
+from core.extensions import db
 from models import PanelRoom, Question, VerdictVote, Vote
 
 ANON_NAME = "Zelda Anonymous-Asker"

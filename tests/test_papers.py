@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT
-from extensions import db
+from core.extensions import db
 from models import Paper
 
 

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import passwords
+from core import passwords
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_production_hasher_is_argon2id_with_strong_parameters():
     # In a fresh interpreter: the suite itself swaps in a cheap hasher for speed.
     out = subprocess.run(
-        [sys.executable, "-c", "import passwords; print(passwords.hash_password('pw-123456789'))"],
+        [sys.executable, "-c", "from core import passwords; print(passwords.hash_password('pw-123456789'))"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert out.startswith("$argon2id$v=19$")

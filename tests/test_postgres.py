@@ -21,10 +21,10 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from app import create_app
-from blueprints.panel import service
-from config import load_config
+from domain.panel import service
+from core.config import load_config
 from conftest import ROLE_STUDENT, T0, FreshRequestClient, app_config, fresh_tables
-from extensions import db
+from core.extensions import db
 from models import MEMBER_PRESENTING, MEMBER_SUMMARY, ClassSession, PresentationMember, Question, Review, User
 from test_leak_matrix import _get_paths, world  # noqa: F401  (world is a fixture)
 from test_panel_socket import approved, cast, question  # noqa: F401  (cast is a fixture)

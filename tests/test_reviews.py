@@ -13,8 +13,8 @@ from flask import render_template
 from flask_login import login_user
 from sqlalchemy import delete, event, func, select, update
 
-import reviewing
-from extensions import db
+from domain import reviewing
+from core.extensions import db
 from models import AuditEvent, Extension, Review, ReviewRevision
 from tests.conftest import T0
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0
-from extensions import db
+from core.extensions import db
 from models import AuditEvent, ClassSession, Presentation, PresentationMember
 
 # Monday 9 March 2026, 14:00 UTC = 10:00 in New York (daylight time began on 8 March).
@@ -126,7 +126,7 @@ def test_one_paper_per_student(course, student, session, make, login_as, clock):
 
 
 def test_one_paper_per_student_through_claim(course, student, session, make, clock):
-    import signup
+    from domain import signup
 
     signup.claim(course, student, make.paper(course).id, session.id, 1)
     with pytest.raises(signup.SignupError) as err:

@@ -8,7 +8,7 @@ import pytest
 
 from blueprints.search import query_terms, snippet
 from conftest import ROLE_INSTRUCTOR, T0
-from extensions import db
+from core.extensions import db
 from models import AuditEvent
 
 SECRET = "zebra-quartz hypothesis"

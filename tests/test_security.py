@@ -10,8 +10,8 @@ from werkzeug.routing import IntegerConverter
 
 from app import create_app
 from conftest import PASSWORD, ROLE_INSTRUCTOR, ROLE_STUDENT, T0, Factory, app_config
-from config import ConfigError
-from extensions import db
+from core.config import ConfigError
+from core.extensions import db
 from models import Course
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 import pytest
 
-import signup
+from domain import signup
 from conftest import ROLE_STUDENT, T0
-from extensions import db
+from core.extensions import db
 from models import Course, Presentation, PresentationMember, User
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-import similarity
+from domain import similarity
 from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
-from similarity import DEFAULT_THRESHOLD, Segment, compare, containment, fingerprint, segments
+from domain.similarity import DEFAULT_THRESHOLD, Segment, compare, containment, fingerprint, segments
 
 # Six reviews of one paper written independently: the calibration corpus of the module docstring.
 INDEPENDENT = [

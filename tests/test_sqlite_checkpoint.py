@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import app  # noqa: F401  (every engine gets the WAL pragmas)
-import sqlite_checkpoint
+from core import sqlite_checkpoint
 
 ROWS, ROW_BYTES = 2500, 2000  # about 5 MB: past SQLite's default threshold of 1000 pages
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-import policy
-from blueprints.panel import manager, payloads, service
-from extensions import db, socketio
+from domain import policy
+from domain.panel import payloads, service
+from blueprints.panel import manager
+from core.extensions import db, socketio
 from models import PanelRoom, Question, User
 
 NAMESPACE = "/panel"

@@ -12,7 +12,7 @@ from typing import Callable
 
 import socketio
 
-from extensions import socketio as flask_socketio
+from core.extensions import socketio as flask_socketio
 
 # Flask-SocketIO's default channel, so emitters that use plain Flask-SocketIO still reach us.
 CHANNEL = "flask-socketio"

@@ -13,9 +13,10 @@ from flask import current_app, g, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit
 
-from blueprints.panel import fanout, payloads, ratelimit, service
-from blueprints.panel.schema import PayloadError, check_size, validate
-from extensions import db
+from domain.panel import payloads, service
+from blueprints.panel import fanout, ratelimit
+from domain.panel.schema import PayloadError, check_size, validate
+from core.extensions import db
 from models import PanelRoom
 
 ERROR_MESSAGES = {

@@ -12,12 +12,13 @@ import io
 from flask import Response, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-import policy
+from domain import policy
 from blueprints.common import course_or_404, presentation_or_404
-from blueprints.panel import bp, payloads, service
+from domain.panel import payloads, service
+from blueprints.panel import bp
 from models import OUTCOMES, PHASES, VERDICTS, Course, PanelRoom, Presentation
-from reviewing import _csv_cell as csv_cell
-from security import no_store
+from domain.reviewing import _csv_cell as csv_cell
+from core.security import no_store
 
 ROOM_ROLES = (policy.ROOM_MODERATOR, policy.ROOM_AUTHOR, policy.ROOM_CRITIC)
 ROOM_URL = "/courses/<int:course_id>/presentations/<int:presentation_id>/panel"

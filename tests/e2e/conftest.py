@@ -266,7 +266,7 @@ def new_person(browser, live_server, request):
     At the end of the test every person's pages must have had no console errors, no failed
     requests and no error answers the test did not ask for.
     """
-    import demo
+    from demo import course as demo
 
     people: list[Person] = []
     contexts = []

@@ -6,7 +6,7 @@ links and buttons) and is kept as a screenshot.
 import pytest
 from playwright.sync_api import expect
 
-import demo
+from demo import course as demo
 
 pytestmark = pytest.mark.e2e
 

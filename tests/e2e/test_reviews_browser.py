@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-import demo
+from demo import course as demo
 
 pytestmark = pytest.mark.e2e
 

@@ -13,10 +13,10 @@ from typing import Any, Optional
 
 from flask import current_app
 
-import policy
-from blueprints.panel import service
+from domain import policy
+from domain.panel import service
 from models import Q_LIVE, PanelRoom, Question
-from timeutil import iso, now_utc
+from core.timeutil import iso, now_utc
 
 MODERATOR = policy.ROOM_MODERATOR
 AUDIENCES = (policy.ROOM_MODERATOR, policy.ROOM_AUTHOR, policy.ROOM_CRITIC)

@@ -14,8 +14,8 @@ from typing import Callable, Optional
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-import policy
-from extensions import db
+from domain import policy
+from core.extensions import db
 from models import (
     MEMBER_PRESENTING,
     PAPER_APPROVED,
@@ -25,7 +25,7 @@ from models import (
     Presentation,
     PresentationMember,
 )
-from timeutil import default_review_deadline, now_utc
+from core.timeutil import default_review_deadline, now_utc
 
 NOT_A_STUDENT = "Only students of this course sign up to present."
 ALREADY_PRESENTING = "You already present a paper in this course; each student presents one paper."

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-import audit
-import policy
-from extensions import db
+from domain import audit
+from domain import policy
+from core.extensions import db
 from models import (
     PHASES,
     Q_ANSWERED,
@@ -42,7 +42,7 @@ from models import (
     VerdictVote,
     Vote,
 )
-from timeutil import iso, now_utc
+from core.timeutil import iso, now_utc
 
 # --------------------------------------------------------------------------- results
 

@@ -2,7 +2,7 @@
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from extensions import db
+from core.extensions import db
 
 
 def wants_json() -> bool:

@@ -1,36 +1,32 @@
-"""Flask CLI commands: ``flask seed-demo``, ``flask create-instructor``."""
+"""``flask seed-demo`` and the demo logins printed when the server starts."""
 from __future__ import annotations
 
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from extensions import db
+from core.extensions import db
+from demo.course import load_demo, login_emails, logins_text
 from models import User
 
 
-def print_banner(app: Flask, host: str, port: int) -> None:
-    """Print where the server listens and the demo logins."""
-    import demo
-
-    print(f"\nColloquy is serving at http://{host}:{port}  (async mode: {app.config['SOCKETIO_ASYNC_MODE']})")
+def banner(app: Flask) -> str:
+    """The demo logins, when the demo accounts exist in this database."""
     with app.app_context():
-        if db.session.scalar(select(func.count(User.id)).where(User.email.in_(demo.login_emails()))):
-            print(demo.logins_text())
-    print("Press Ctrl+C to stop.\n", flush=True)
+        if db.session.scalar(select(func.count(User.id)).where(User.email.in_(login_emails()))):
+            return logins_text()
+    return ""
 
 
 def init_app(app: Flask) -> None:
-    """Register the CLI commands."""
+    """Register ``flask seed-demo``."""
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
     def seed_demo(if_empty: bool) -> None:
         """Load the demo course (the model-serving seminar)."""
-        import demo
-
         if if_empty and db.session.scalar(select(func.count(User.id))):
             click.echo("Database already has data; demo not loaded.")
             return
-        demo.load_demo()
+        load_demo()
         click.echo("Demo course loaded (logins are printed when the server starts).")

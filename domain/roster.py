@@ -13,10 +13,9 @@ from typing import Optional
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
-from blueprints.auth import find_user_by_email, normalise_email
-from extensions import db
+from domain.accounts import find_user_by_email, new_user, normalise_email
+from core.extensions import db
 from models import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLES, Course, Enrollment, User
-from passwords import hash_password
 
 MAX_CSV_BYTES = 200_000
 MAX_CSV_ROWS = 1000
@@ -93,10 +92,7 @@ def enroll_person(course: Course, name: str, email: str, role: str) -> tuple[Enr
     password = None
     if user is None:
         password = temporary_password()
-        user = User(
-            email=normalise_email(email), display_name=name.strip(), password_hash=hash_password(password)
-        )
-        db.session.add(user)
+        user = new_user(email, name, password)
     enrollment = Enrollment(user=user, course=course, role=role)
     db.session.add(enrollment)
     return enrollment, password

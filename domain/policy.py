@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional
 
-from flask import abort, g, has_app_context, has_request_context, request
-from sqlalchemy import bindparam, event, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager
 
-from extensions import db
+from core.extensions import db
+from core.memo import memo
 from models import (
     Q_ANSWERED,
     Q_LIVE,
@@ -37,59 +37,25 @@ from models import (
 
 # --------------------------------------------------------------------------- per-request memo
 
-_MEMO = "_policy_memo"
-
-
-def _request_memo() -> Optional[dict]:
-    """This HTTP request's or Socket.IO event's answers so far (each event has a request
-    context of its own); None outside one (direct calls) and while the session holds unflushed
-    changes (the query's autoflush must see them)."""
-    if not has_request_context():
-        return None
-    session = db.session()
-    if session.new or session.dirty or session.deleted:
-        return None
-    owner = request._get_current_object()
-    memo = g.get(_MEMO)
-    if memo is None or memo[0] is not owner:
-        memo = (owner, {})
-        setattr(g, _MEMO, memo)
-    return memo[1]
-
 
 def _read(statement, **params):
-    """The first value the prebuilt ``statement`` selects for ``params``, read once per HTTP
-    request (statements built once also skip SQLAlchemy's per-call construction and cache key)."""
-    memo = _request_memo()
-    if memo is None:
+    """The first value the prebuilt ``statement`` selects for ``params``, read once per request
+    or event (statements built once also skip SQLAlchemy's per-call construction and cache key)."""
+    held = memo()
+    if held is None:
         return db.session.scalar(statement, params)
     key = (id(statement), *params.values())
-    if key not in memo:
-        memo[key] = db.session.scalar(statement, params)
-    return memo[key]
+    if key not in held:
+        held[key] = db.session.scalar(statement, params)
+    return held[key]
 
 
 def _remember(value, statement, **params) -> None:
     """Store what ``_read(statement, **params)`` would read, when it was read along with
     other facts in one query (parameters in the order ``_read`` is called with)."""
-    memo = _request_memo()
-    if memo is not None:
-        memo[(id(statement), *params.values())] = value
-
-
-@event.listens_for(Session, "after_flush")
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(*_) -> None:
-    """Any write or end of a transaction makes the remembered answers stale."""
-    if has_app_context():
-        g.pop(_MEMO, None)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _forget_on_write(state) -> None:
-    if not state.is_select:
-        _forget()
+    held = memo()
+    if held is not None:
+        held[(id(statement), *params.values())] = value
 
 
 # --------------------------------------------------------------------------- membership
@@ -303,11 +269,11 @@ def visible_review_count(user, presentation: Presentation, now: datetime) -> Opt
     return len(visible_reviews(user, presentation, now))
 
 
-def get_review_or_404(user, review_id: int, now: datetime) -> Review:
-    """The review if the user may see it; a hidden review answers exactly like a missing one (V8)."""
+def visible_review(user, review_id: int, now: datetime) -> Optional[Review]:
+    """The review if the user may see it, else None: hidden and missing are one answer (V8)."""
     review = db.session.get(Review, review_id)
     if review is None or not can_view_review(user, review, now):
-        abort(404)
+        return None
     return review
 
 

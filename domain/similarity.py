@@ -64,11 +64,11 @@ from typing import Generic, Iterable, NamedTuple, Optional, Sequence, TypeVar, U
 
 from sqlalchemy import select
 
-import policy
-import reviewing
-from extensions import db
+from domain import policy
+from domain import reviewing
+from core.extensions import db
 from models import STAFF_ROLES, Course, Enrollment, Paper, Presentation, Review, User
-from timeutil import now_utc
+from core.timeutil import now_utc
 
 SHINGLE_WORDS = 5
 DEFAULT_THRESHOLD = 0.35

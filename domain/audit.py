@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 from sqlalchemy import insert
 
-from extensions import db
+from core.extensions import db
 from models import AuditEvent
 
 _INSERT = insert(AuditEvent.__table__)

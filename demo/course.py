@@ -13,8 +13,8 @@ from typing import NamedTuple, Optional
 import click
 from sqlalchemy import select
 
-import audit
-from extensions import db
+from domain import audit
+from core.extensions import db
 from models import (
     MEMBER_PRESENTING,
     MEMBER_SUMMARY,
@@ -40,8 +40,8 @@ from models import (
     VerdictVote,
     new_token,
 )
-from passwords import hash_password
-from timeutil import default_review_deadline, iso, local, local_to_utc, now_utc
+from core.passwords import hash_password
+from core.timeutil import default_review_deadline, iso, local, local_to_utc, now_utc
 
 DEMO_PASSWORD = "colloquy-demo"
 

@@ -14,11 +14,11 @@ from typing import Callable, Optional, TypeVar
 from sqlalchemy import Insert, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-import audit
-import policy
-from extensions import db
+from domain import audit
+from domain import policy
+from core.extensions import db
 from models import REVIEW_DRAFT, REVIEW_SUBMITTED, Course, Extension, Presentation, Review, ReviewRevision
-from timeutil import format_local, iso, local
+from core.timeutil import format_local, iso, local
 
 SCORE_RANGE = range(1, 6)
 MAX_ANSWER = 20_000

@@ -1,9 +1,9 @@
-"""Session loading and the HTTP security headers every response carries."""
-from flask import Flask, request
-from sqlalchemy import bindparam, select
+"""The HTTP security headers every response carries, and the login manager's settings."""
+from typing import Callable, Optional
 
-from extensions import db, login_manager
-from models import User
+from flask import Flask, request
+
+from core.extensions import login_manager
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -12,17 +12,10 @@ CSP = (
 )
 
 
-_USER_BY_TOKEN = select(User).where(User.session_token == bindparam("token"))
-
-
-@login_manager.user_loader
-def load_user(session_token: str):
-    """Find the user whose current session token the cookie holds (rotated on logout)."""
-    return db.session.scalar(_USER_BY_TOKEN, {"token": session_token})
-
-
-def init_app(app: Flask) -> None:
-    """Register the login view and the security headers."""
+def init_app(app: Flask, load_user: Callable[[str], Optional[object]]) -> None:
+    """Register the session loader (``load_user``: session token → user), the login view and
+    the security headers."""
+    login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"

@@ -1,0 +1,67 @@
+"""Accounts and course join codes: finding, creating and signing up users (SPEC §1).
+
+Operations add to the session and flush where an id is needed; the request commits.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import bindparam, func, select
+
+from core.extensions import db
+from core.passwords import hash_password
+from models import ROLE_STUDENT, Course, Enrollment, User, new_join_code
+
+_USER_BY_TOKEN = select(User).where(User.session_token == bindparam("token"))
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses compare case-insensitively and without surrounding spaces."""
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> Optional[User]:
+    """The account with this e-mail address, if any."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def user_by_session_token(token: str) -> Optional[User]:
+    """The user whose current session token this is (tokens rotate on logout)."""
+    return db.session.scalar(_USER_BY_TOKEN, {"token": token})
+
+
+def new_user(email: str, display_name: str, password: str) -> User:
+    """A new account with an argon2id hash of its password, added to the session."""
+    user = User(email=normalise_email(email), display_name=display_name.strip(), password_hash=hash_password(password))
+    db.session.add(user)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password and end every session of the user (their token rotates)."""
+    user.password_hash = hash_password(password)
+    user.rotate_session_token()
+
+
+def course_by_join_code(code: str, enabled_only: bool = False) -> Optional[Course]:
+    """The course with this join code (typed in any case), if any."""
+    statement = select(Course).where(Course.join_code == (code or "").strip().upper())
+    if enabled_only:
+        statement = statement.where(Course.join_enabled.is_(True))
+    return db.session.scalar(statement)
+
+
+def enrol_student(user: User, course: Course) -> Enrollment:
+    """Enrol the user in the course as a student (the database refuses a second enrolment)."""
+    enrollment = Enrollment(user=user, course=course, role=ROLE_STUDENT)
+    db.session.add(enrollment)
+    return enrollment
+
+
+def regenerate_join_code(course: Course) -> str:
+    """Give the course a new join code no other course holds; the old one stops working."""
+    code = new_join_code()
+    while db.session.scalar(select(Course.id).where(Course.join_code == code)) is not None:
+        code = new_join_code()
+    course.join_code = code
+    return code
