@@ -1,0 +1,184 @@
+"""The live panel room: room roles, who may ask, vote, answer, moderate, and what each audience sees (SPEC §4)."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager
+
+from core.extensions import db
+from domain.policy.membership import (
+    _AUTHOR,
+    _ROLE,
+    _membership,
+    _read,
+    _remember,
+    _role_in,
+    _user_id,
+    course_role,
+    is_author,
+)
+from models import (
+    Q_ANSWERED,
+    Q_LIVE,
+    Q_QUEUED,
+    STAFF_ROLES,
+    PanelRoom,
+    Presentation,
+    Question,
+    RoomMute,
+)
+
+# --------------------------------------------------------------------------- panel room
+
+ROOM_MODERATOR = "moderator"
+ROOM_AUTHOR = "author"
+ROOM_CRITIC = "critic"
+PUBLIC_QUESTION_STATES = (Q_QUEUED, Q_LIVE, Q_ANSWERED)
+ASK_PHASES = ("presenting", "panel")
+VERDICT_PHASES = ("panel", "closed")
+
+
+def room_role(user, presentation: Presentation) -> Optional[str]:
+    """'moderator', 'author', 'critic', or None when the user may not enter the room."""
+    role = course_role(user, presentation.course_id)
+    if role is None:
+        return None
+    if role in STAFF_ROLES:
+        return ROOM_MODERATOR
+    return ROOM_AUTHOR if is_author(user, presentation) else ROOM_CRITIC
+
+
+def _mute(room_id, user_id):
+    return select(RoomMute.id).where(RoomMute.room_id == room_id, RoomMute.user_id == user_id)
+
+
+_MUTED = _mute(bindparam("room_id"), bindparam("user_id"))
+
+
+def is_muted(user, room: PanelRoom) -> bool:
+    """Muted by a moderator for the rest of the session."""
+    uid = _user_id(user)
+    return uid is not None and _read(_MUTED, room_id=room.id, user_id=uid) is not None
+
+
+def _first(statement):
+    """``statement`` (one column) as a correlated scalar subquery."""
+    return statement.limit(1).scalar_subquery()
+
+
+_ROOM_FACTS = (
+    select(
+        PanelRoom,
+        Presentation,
+        _first(_role_in(Presentation.course_id, bindparam("user_id"))),
+        _first(_membership(Presentation.id, bindparam("user_id"))),
+        _first(_mute(PanelRoom.id, bindparam("user_id"))),
+    )
+    .join(PanelRoom.presentation)
+    .options(contains_eager(PanelRoom.presentation))
+    .where(PanelRoom.id == bindparam("room_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+def load_room(user, room_id: int) -> Optional[PanelRoom]:
+    """The room (and its presentation) read now, with the user's course role, authorship and
+    mute read in the same query and remembered for this request or event; None if missing."""
+    uid = _user_id(user)
+    if uid is None:
+        return db.session.get(PanelRoom, room_id, populate_existing=True)
+    row = db.session.execute(_ROOM_FACTS, {"room_id": room_id, "user_id": uid}).first()
+    if row is None:
+        return None
+    room, presentation, role, member_id, mute_id = row
+    _remember(role, _ROLE, user_id=uid, course_id=presentation.course_id)
+    _remember(member_id, _AUTHOR, presentation_id=presentation.id, user_id=uid)
+    _remember(mute_id, _MUTED, room_id=room.id, user_id=uid)
+    return room
+
+
+def can_moderate(user, room: PanelRoom) -> bool:
+    """Moderators are the course's staff."""
+    return room_role(user, room.presentation) == ROOM_MODERATOR
+
+
+def can_ask(user, room: PanelRoom) -> bool:
+    """Critics ask while the room is open for questions, unless muted; authors answer."""
+    return (
+        room_role(user, room.presentation) == ROOM_CRITIC
+        and room.phase in ASK_PHASES
+        and not is_muted(user, room)
+    )
+
+
+def can_vote(user, room: PanelRoom) -> bool:
+    """Every participant may vote while the room is not closed, unless muted."""
+    return (
+        room_role(user, room.presentation) is not None
+        and room.phase != "closed"
+        and not is_muted(user, room)
+    )
+
+
+def can_answer(user, room: PanelRoom) -> bool:
+    """The author group claims and answers questions."""
+    return room_role(user, room.presentation) == ROOM_AUTHOR
+
+
+def can_see_question(user, question: Question) -> bool:
+    """Pending, dismissed and merged questions reach only their asker and moderators."""
+    if question.state in PUBLIC_QUESTION_STATES:
+        return room_role(user, question.room.presentation) is not None
+    return _user_id(user) == question.asker_id or can_moderate(user, question.room)
+
+
+def asker_label(user, question: Question) -> Optional[str]:
+    """The asker's name as this viewer may see it; None for anonymous-to-class questions."""
+    if _user_id(user) == question.asker_id:
+        return "You"
+    if question.anonymous and not can_moderate(user, question.room):
+        return None
+    return question.asker.display_name
+
+
+def can_view_transcript(user, presentation: Presentation) -> bool:
+    """The transcript follows the room: everyone enrolled in the course."""
+    return room_role(user, presentation) is not None
+
+
+def can_cast_verdict(user, room: PanelRoom) -> bool:
+    """Critics vote on the paper's verdict once the panel has begun (changeable until the end)."""
+    return room_role(user, room.presentation) == ROOM_CRITIC and room.phase in VERDICT_PHASES
+
+
+def can_follow_up(user, question: Question) -> bool:
+    """One follow-up on an answered question, by its asker, when the room allows follow-ups."""
+    return (
+        question.room.follow_ups_allowed
+        and question.state == Q_ANSWERED
+        and _user_id(user) == question.asker_id
+        and can_ask(user, question.room)
+    )
+
+
+def audience_sees_question(audience: str, question: Question) -> bool:
+    """What a whole audience of the room (moderator/author/critic) is shown, for broadcasts."""
+    return audience == ROOM_MODERATOR or question.state in PUBLIC_QUESTION_STATES
+
+
+def audience_asker_label(audience: str, question: Question) -> Optional[str]:
+    """The asker's name as broadcast to an audience; None for anonymous questions outside staff."""
+    if question.anonymous and audience != ROOM_MODERATOR:
+        return None
+    return question.asker.display_name
+
+
+def audience_sees_verdict(audience: str, room: PanelRoom) -> bool:
+    """Verdict counts: moderators at any time, everyone else once the room is closed."""
+    return audience == ROOM_MODERATOR or room.phase == "closed"
+
+
+def role_sees_question(user, role: str, question: Question) -> bool:
+    """``can_see_question`` for a member whose room role is already known (a whole snapshot)."""
+    return _user_id(user) == question.asker_id or audience_sees_question(role, question)

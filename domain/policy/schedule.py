@@ -1,0 +1,44 @@
+"""Sign-up, slides and summaries (SPEC §2)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.policy.membership import _user_id, is_member, is_staff, is_student
+from models import (
+    Presentation,
+)
+
+# --------------------------------------------------------------------------- slides, summary, sign-up
+
+
+def can_sign_up(user, course_id: int) -> bool:
+    """Students claim a paper and a slot themselves; staff place people through the schedule."""
+    return is_student(user, course_id)
+
+
+def can_edit_slides(user, presentation: Presentation) -> bool:
+    """The presenting group attaches slides; staff may fix them."""
+    uid = _user_id(user)
+    return uid is not None and (
+        uid in presentation.member_ids("presenting") or is_staff(user, presentation.course_id)
+    )
+
+
+def is_summary_open(presentation: Presentation, now: datetime) -> bool:
+    """A summary is accepted at or before its deadline; without a deadline it stays open."""
+    return presentation.summary_deadline is None or now <= presentation.summary_deadline
+
+
+def can_write_summary(user, presentation: Presentation, now: datetime) -> bool:
+    """The summary-writing group submits or updates the summary until its deadline."""
+    uid = _user_id(user)
+    return (
+        uid is not None
+        and uid in presentation.member_ids("summary")
+        and is_summary_open(presentation, now)
+    )
+
+
+def can_view_summary(user, presentation: Presentation) -> bool:
+    """The class reads a presentation's summary once it has been submitted."""
+    return presentation.summary_submitted_at is not None and is_member(user, presentation.course_id)
