@@ -81,7 +81,9 @@ def _init_socketio(app):
 
 
 def _register_blueprints(app):
-    from blueprints import auth, courses, integrity, panel, papers, reviews, schedule, search
+    from blueprints import auth, common, courses, integrity, panel, papers, reviews, schedule, search
+
+    common.init_app(app)
 
     for module in (auth, courses, papers, schedule, reviews, integrity, search, panel):
         app.register_blueprint(module.bp)

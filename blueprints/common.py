@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash
+from dataclasses import dataclass
+
+from flask import Flask, abort, flash, g
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
@@ -19,7 +21,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.validators import ValidationError
 
 from domain import policy
+from core.errors import error_response
 from core.extensions import db
+from domain.errors import DomainError
 from models import ClassSession, Course, Presentation
 
 
@@ -40,16 +44,50 @@ def permitted_or_403(allowed: bool) -> None:
         abort(403)
 
 
+@dataclass(frozen=True)
+class CourseViewer:
+    """What the current user is in the course a page belongs to, decided once by ``course_or_404``
+    and handed to templates (the navigation) as ``viewer``."""
+
+    role: Optional[str]
+    is_staff: bool
+    is_instructor: bool
+
+
+def _decide_viewer(course_id: int) -> CourseViewer:
+    """Record the viewer's standing in the course for this request's templates."""
+    viewer = CourseViewer(
+        role=policy.course_role(current_user, course_id),
+        is_staff=policy.is_staff(current_user, course_id),
+        is_instructor=policy.is_instructor(current_user, course_id),
+    )
+    g.course_viewer = viewer
+    return viewer
+
+
+def init_app(app: Flask) -> None:
+    """Hand templates the viewer's standing in the page's course; answer domain errors."""
+
+    @app.context_processor
+    def course_viewer():
+        return {"viewer": g.get("course_viewer")}
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.status, exc.code.replace("_", " ").capitalize(), exc.message)
+
+
 def course_or_404(course_id: int, need: str = "member") -> Course:
     """The course if the current user is enrolled; 404 for strangers, 403 for too low a role.
 
     ``need`` is 'member', 'staff' or 'instructor'.
     """
     course = found_or_404(db.session.get(Course, course_id), lambda c: policy.is_member(current_user, c.id))
+    viewer = _decide_viewer(course_id)
     if need == "staff":
-        permitted_or_403(policy.is_staff(current_user, course_id))
+        permitted_or_403(viewer.is_staff)
     elif need == "instructor":
-        permitted_or_403(policy.is_instructor(current_user, course_id))
+        permitted_or_403(viewer.is_instructor)
     return course
 
 
@@ -77,6 +115,7 @@ def course_and_presentation_or_404(course_id: int, presentation_id: int) -> tupl
     )
     if presentation is None or not policy.is_member(current_user, course_id):
         abort(404)
+    _decide_viewer(course_id)
     return presentation.course, presentation
 
 
