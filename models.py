@@ -118,6 +118,13 @@ class Course(db.Model):
     grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
     name_reviewers: Mapped[bool] = mapped_column(Boolean, default=False)
     similarity_threshold: Mapped[float] = mapped_column(Float, default=0.35)
+    # The term project (SPEC §5): the area proposals must be on, document limits, feedback window.
+    project_area: Mapped[str] = mapped_column(String(200), default="model serving for generative AI")
+    project_page_limit: Mapped[int] = mapped_column(Integer, default=12)
+    project_upload_mb: Mapped[int] = mapped_column(Integer, default=10)
+    feedback_window_hours: Mapped[int] = mapped_column(Integer, default=48)
+    # List of {"key", "label", "help", "required"} text fields of the peer-feedback form.
+    feedback_form: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # List of {"key", "label", "help", "required"} text fields of the review form.
     review_form: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
@@ -484,3 +491,233 @@ class ClientAction(db.Model):
     client_id: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+# --------------------------------------------------------------------------- the term project (SPEC §5)
+
+MILESTONE_PROPOSAL = "proposal"
+MILESTONE_CHECKPOINT = "checkpoint"
+MILESTONE_FINAL = "final"
+MILESTONE_KINDS = (MILESTONE_PROPOSAL, MILESTONE_CHECKPOINT, MILESTONE_FINAL)
+
+INVITATION_PENDING = "pending"
+INVITATION_ACCEPTED = "accepted"
+INVITATION_DECLINED = "declined"
+INVITATION_WITHDRAWN = "withdrawn"
+
+# A group's topic, decided on its latest proposal.
+TOPIC_NONE = "none"  # no proposal submitted yet
+TOPIC_PENDING = "pending"  # submitted, awaiting the instructor
+TOPIC_APPROVED = "approved"
+TOPIC_REVISE = "revise"  # sent back with a comment; the group resubmits
+TOPIC_REJECTED = "rejected"
+
+TALK_PITCH = "pitch"
+TALK_CHECKPOINT = "checkpoint"
+TALK_FINAL = "final"
+TALK_KINDS = (TALK_PITCH, TALK_CHECKPOINT, TALK_FINAL)
+
+FEEDBACK_DRAFT = "draft"
+FEEDBACK_SUBMITTED = "submitted"
+
+
+class ProjectGroup(db.Model):
+    """A project group of 1 to ``Course.project_group_max`` students."""
+
+    __tablename__ = "project_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # A group of one is an explicit choice, not a leftover.
+    solo: Mapped[bool] = mapped_column(Boolean, default=False)
+    topic_status: Mapped[str] = mapped_column(String(10), default=TOPIC_NONE)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    course: Mapped[Course] = relationship()
+    members: Mapped[list["ProjectMember"]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="ProjectMember.seat"
+    )
+
+    def member_ids(self) -> set[int]:
+        """User ids of the group's members."""
+        return {m.user_id for m in self.members}
+
+
+class ProjectMember(db.Model):
+    """A student's place in a group; the database allows one group per student per course."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (
+        UniqueConstraint("course_id", "user_id", name="uq_one_project_group_per_student"),
+        # Two acceptances at the same instant cannot both take the last seat.
+        UniqueConstraint("group_id", "seat", name="uq_project_member_seat"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    seat: Mapped[int] = mapped_column(Integer, default=1)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    group: Mapped[ProjectGroup] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class ProjectInvitation(db.Model):
+    """A group's invitation to a classmate, accepted or declined by the invitee."""
+
+    __tablename__ = "project_invitations"
+    __table_args__ = (UniqueConstraint("group_id", "invitee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"))
+    invitee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    inviter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default=INVITATION_PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    group: Mapped[ProjectGroup] = relationship()
+    invitee: Mapped[User] = relationship(foreign_keys=[invitee_id])
+    inviter: Mapped[Optional[User]] = relationship(foreign_keys=[inviter_id])
+
+
+class Milestone(db.Model):
+    """One of the project's milestones (proposal, checkpoint, final) with its deadline."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("course_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(120))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    course: Mapped[Course] = relationship()
+
+
+class MilestoneExtension(db.Model):
+    """A group's own deadline for one milestone."""
+
+    __tablename__ = "milestone_extensions"
+    __table_args__ = (UniqueConstraint("milestone_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"), index=True)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    granted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class ProjectDocument(db.Model):
+    """An uploaded PDF, checked on arrival and stored outside static/ under a generated name."""
+
+    __tablename__ = "project_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    page_count: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class MilestoneSubmission(db.Model):
+    """One version of a group's submission to a milestone; every version is kept."""
+
+    __tablename__ = "milestone_submissions"
+    __table_args__ = (UniqueConstraint("milestone_id", "group_id", "version", name="uq_submission_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The form's confirmations as ticked, e.g. {"on_area": true, "original": true, ...}.
+    confirmations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    document_id: Mapped[Optional[int]] = mapped_column(ForeignKey("project_documents.id", ondelete="RESTRICT"))
+    submitted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    milestone: Mapped[Milestone] = relationship()
+    group: Mapped[ProjectGroup] = relationship()
+    document: Mapped[Optional[ProjectDocument]] = relationship()
+
+
+class ProposalDecision(db.Model):
+    """The instructor's decision on a proposal version: approved, revise (with a comment), rejected."""
+
+    __tablename__ = "proposal_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("milestone_submissions.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class ProjectTalk(db.Model):
+    """A group's project talk (pitch, checkpoint or final) in a class session, with its feedback window."""
+
+    __tablename__ = "project_talks"
+    __table_args__ = (UniqueConstraint("group_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("project_groups.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    order: Mapped[int] = mapped_column(Integer, default=1)
+    minutes: Mapped[int] = mapped_column(Integer, default=10)
+    # The window opens at the session's start unless staff opened it earlier; it closes here.
+    feedback_opened_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    feedback_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    group: Mapped[ProjectGroup] = relationship()
+    session: Mapped[ClassSession] = relationship()
+
+
+class PeerFeedback(db.Model):
+    """A student's written feedback on another group's project talk (sealed until the window closes)."""
+
+    __tablename__ = "peer_feedback"
+    __table_args__ = (UniqueConstraint("talk_id", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    talk_id: Mapped[int] = mapped_column(ForeignKey("project_talks.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=FEEDBACK_DRAFT)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rating: Mapped[Optional[int]] = mapped_column(Integer)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # A random key: released feedback is listed in this order, which reveals nothing.
+    release_key: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    held_back: Mapped[bool] = mapped_column(Boolean, default=False)
+    held_back_reason: Mapped[str] = mapped_column(String(500), default="")
+    # The presenting group's mark on a released comment: None (unmarked), True, False.
+    helpful: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+    talk: Mapped[ProjectTalk] = relationship()
+    author: Mapped[User] = relationship()
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == FEEDBACK_SUBMITTED
