@@ -46,7 +46,13 @@ NO = {"no", "n", "false", "optional", ""}
 
 def review_form_fields(course) -> list[dict[str, Any]]:
     """The course's review form fields (the default form when none is set), as fresh dicts."""
-    fields = course.review_form or DEFAULT_REVIEW_FORM
+    return form_fields(course.review_form, DEFAULT_REVIEW_FORM)
+
+
+def form_fields(stored: list[dict[str, Any]], default: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """A stored form's fields (``default`` when none is set), as fresh dicts; the peer-feedback
+    form is stored and edited the same way."""
+    fields = stored or default
     return [
         {
             "key": f["key"],
@@ -66,7 +72,7 @@ def format_review_form(fields: list[dict[str, Any]]) -> str:
     )
 
 
-def parse_review_form(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+def parse_review_form(text: str, what: str = "review form") -> tuple[list[dict[str, Any]], list[str]]:
     """Parse the settings textarea into fields; returns ``(fields, errors)``.
 
     Blank lines and lines starting with ``#`` are skipped. The help text may itself contain
@@ -86,9 +92,9 @@ def parse_review_form(text: str) -> tuple[list[dict[str, Any]], list[str]]:
             seen.add(field["key"])
             fields.append(field)
     if not fields and not errors:
-        errors.append("The review form needs at least one field.")
+        errors.append(f"The {what} needs at least one field.")
     if len(fields) > MAX_FIELDS:
-        errors.append(f"The review form can have at most {MAX_FIELDS} fields.")
+        errors.append(f"The {what} can have at most {MAX_FIELDS} fields.")
     return fields, errors
 
 
