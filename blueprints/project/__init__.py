@@ -2,3 +2,5 @@
 from flask import Blueprint
 
 bp = Blueprint("project", __name__)
+from blueprints.project import talks  # noqa: E402,F401
+from blueprints.project import feedback  # noqa: E402,F401

@@ -89,10 +89,9 @@ def _writable(user, talk: ProjectTalk, now: datetime) -> PeerFeedback:
     feedback = policy.own_feedback(user, talk)
     if feedback is None:
         feedback = PeerFeedback(talk=talk, author_id=user.id, status=FEEDBACK_DRAFT, updated_at=now)
-        db.session.add(feedback)
         try:
             with db.session.begin_nested():
-                db.session.flush()
+                db.session.add(feedback)
         except IntegrityError:
             # The same writer's first save in another request won: carry on with that row.
             db.session.expire_all()

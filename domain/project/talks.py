@@ -56,10 +56,9 @@ def add_talk(
         minutes=minutes,
         feedback_closes_at=closes_at or policy.default_feedback_close(session, course),
     )
-    db.session.add(talk)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        with db.session.begin_nested():  # the savepoint flushes what came before, then the talk
+            db.session.add(talk)
     except IntegrityError:
         raise Conflict(f"{group.name} already has a {TALK_LABELS[kind].lower()}.") from None
     audit.record("talk_added", course.id, actor_id, talk_id=talk.id, group_id=group.id, talk_kind=kind)
