@@ -42,6 +42,7 @@ from models import (
 )
 from core.passwords import hash_password
 from core.timeutil import default_review_deadline, iso, local, local_to_utc, now_utc
+from demo.feedback import load_feedback
 
 DEMO_PASSWORD = "colloquy-demo"
 
@@ -600,6 +601,7 @@ def load_demo() -> Course:
     _open_reviews(upcoming, people, now)
     _extension(upcoming, people)
     _panel(released, people)
+    load_feedback(course, people, now)
     db.session.commit()
     return course
 

@@ -180,3 +180,23 @@ def test_staff_open_the_window_early(world, login_as, clock):
     assert b"opens at" in student.get(url).data
     login_as(world.people.ta).post(f"/courses/{world.course.id}/project/talks/{world.talk.id}/open")
     assert b"Submit feedback" in student.get(url).data
+
+
+def test_demo_has_a_released_checkpoint_talk_and_an_open_final_talk(app, clock):
+    from demo.course import load_demo
+    from domain import policy
+    from domain.project import talks as talk_ops
+    from core.timeutil import now_utc
+
+    course = load_demo()
+    now = now_utc()
+    by_kind = {t.kind: t for t in talk_ops.course_talks(course)}
+    checkpoint, final = by_kind["checkpoint"], by_kind["final"]
+    assert policy.feedback_phase(checkpoint, now) == "released"
+    assert policy.feedback_phase(final, now) == "open"
+    member = checkpoint.group.members[0].user
+    released = policy.visible_peer_feedback_list(member, checkpoint, now)
+    assert len(released) >= 3 and all(not p.held_back for p in released)
+    assert any(p.helpful is not None for p in released)
+    assert db.session.query(PeerFeedback).filter_by(talk_id=checkpoint.id, held_back=True).count() == 1
+    assert policy.visible_peer_feedback_count(final.group.members[0].user, final, now) is None
