@@ -424,6 +424,8 @@ class Question(db.Model):
     text: Mapped[str] = mapped_column(Text)
     original_text: Mapped[str] = mapped_column(Text, default="")
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pushed by a critic from their review's "questions for the authors" (shown to staff).
+    from_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     state: Mapped[str] = mapped_column(String(12), default=Q_PENDING)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     # Manual order set by a moderator; lower comes first among equals.

@@ -20,10 +20,12 @@ from domain.policy.membership import (  # noqa: F401
 )
 from domain.policy.panel import (  # noqa: F401
     ASK_PHASES,
+    EVENT_RULES,
     PUBLIC_QUESTION_STATES,
     ROOM_AUTHOR,
     ROOM_CRITIC,
     ROOM_MODERATOR,
+    ROOM_ROLES,
     VERDICT_PHASES,
     asker_label,
     audience_asker_label,
@@ -39,6 +41,8 @@ from domain.policy.panel import (  # noqa: F401
     can_vote,
     is_muted,
     load_room,
+    permitted,
+    refusal,
     role_sees_question,
     room_role,
 )

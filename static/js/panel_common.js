@@ -243,6 +243,7 @@
     while (meta.firstChild) meta.removeChild(meta.firstChild);
     var parts = [
       q.parent_id ? badge("follow-up") : null,
+      q.from_review ? badge("from a review") : null,
       q.state === "pending" ? badge(this.label("state", "pending"), "warn") : null,
       q.state === "live" ? badge(this.label("state", "live"), "ok") : null,
       q.state === "dismissed" || q.state === "merged" ? badge(this.label("state", q.state), "bad") : null,

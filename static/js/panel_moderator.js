@@ -5,8 +5,9 @@
   var P = window.Panel;
   if (!P) return;
   var root = document.getElementById("panel-room");
-  var MAX_QUESTION = 500;
-  var MAX_REASON = 300;
+  var limits = JSON.parse(root.dataset.limits || "{}");
+  var MAX_QUESTION = limits.question;
+  var MAX_REASON = limits.reason;
   var muted = {};
 
   var room = P.open({render: render});
@@ -159,7 +160,7 @@
   extendForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var m = parseInt(extendForm.querySelector("input").value, 10);
-    if (!(m >= 1 && m <= 60)) { room.message("Extend by 1 to 60 minutes.", "error"); return; }
+    if (!(m >= 1 && m <= limits.extend_minutes)) { room.message("Extend by 1 to " + limits.extend_minutes + " minutes.", "error"); return; }
     room.run(extendForm.querySelector("button"), "extend", {minutes: m}, "Added " + m + " min.");
   });
 

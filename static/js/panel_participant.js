@@ -5,9 +5,10 @@
   if (!P) return;
   var root = document.getElementById("panel-room");
   var role = root.dataset.role;
-  var userName = root.dataset.userName;
-  var MAX_QUESTION = 500;
-  var MAX_ANSWER = 1000;
+  var userId = Number(root.dataset.userId);
+  var limits = JSON.parse(root.dataset.limits || "{}");
+  var MAX_QUESTION = limits.question;
+  var MAX_ANSWER = limits.answer;
   var room = P.open({render: render});
   if (!room) return;
   var hook = function (name) { return room.hook(name); };
@@ -45,7 +46,7 @@
     P.setText(vote.querySelector(".q-vote-count"), "(" + q.votes + ")");
     var claim = node.querySelector(".q-claim");
     if (claim) {
-      var ours = q.claimed_by === userName;
+      var ours = q.claimed_by_id === userId;
       P.show(claim, votable);
       claim.setAttribute("aria-pressed", ours ? "true" : "false");
       P.setText(claim, ours ? "Release our claim" : "We'll take this");
