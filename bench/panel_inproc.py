@@ -22,10 +22,9 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 from sqlalchemy import event  # noqa: E402
 
 from app import create_app  # noqa: E402
-from domain.panel import service  # noqa: E402
 from conftest import T0, Factory, app_config, fresh_tables  # noqa: E402
 from core.extensions import db  # noqa: E402
-from panel_support import PanelCast, new_cid  # noqa: E402
+from support.panel import PanelCast, apply, new_cid  # noqa: E402
 
 
 class Counter:
@@ -62,17 +61,17 @@ def main() -> None:
         ids = []
         for n in range(args.questions):
             critic = cast.critics[n % len(cast.critics)]
-            ack = service.apply("ask", room_id, critic, new_cid(), {"text": f"Question {n}?", "anonymous": n % 3 == 0})
+            ack = apply("ask", room_id, critic, new_cid(), {"text": f"Question {n}?", "anonymous": n % 3 == 0})
             ids.append(ack.ack["question_id"])
         for n, qid in enumerate(ids):
             if n % 6 == 0:
                 continue  # stays pending
-            service.apply("approve", room_id, cast.instructor, new_cid(), {"question_id": qid, "version": 1})
+            apply("approve", room_id, cast.instructor, new_cid(), {"question_id": qid, "version": 1})
             if n % 6 == 1:
-                service.apply("mark_answered", room_id, cast.instructor, new_cid(), {"question_id": qid, "version": 2})
+                apply("mark_answered", room_id, cast.instructor, new_cid(), {"question_id": qid, "version": 2})
             else:
                 for critic in cast.critics[: n % 7]:
-                    service.apply("vote", room_id, critic, new_cid(), {"question_id": qid})
+                    apply("vote", room_id, critic, new_cid(), {"question_id": qid})
         counter = Counter()
         event.listen(db.engine, "before_cursor_execute", counter)
         critic = cast.sock(cast.critics[0])
@@ -89,7 +88,7 @@ def main() -> None:
         extra = []
 
         def approve():
-            qid = service.apply("ask", room_id, critic.user, new_cid(), {"text": "Another?"}).ack["question_id"]
+            qid = apply("ask", room_id, critic.user, new_cid(), {"text": "Another?"}).ack["question_id"]
             extra.append(qid)
             db.session.remove()
             counter.n = 0

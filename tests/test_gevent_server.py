@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live_server import WAIT, Participant, login, serving, wait_until
+from tests.support.live_server import WAIT, Participant, login, serving, wait_until
 
 pytestmark = pytest.mark.slow
 

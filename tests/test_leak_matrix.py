@@ -219,11 +219,11 @@ def test_hidden_review_leaks_through_no_socket_event(app, world, viewer_name, lo
     """The panel room's events (join snapshot, questions from one's review) never carry it."""
     import json
 
-    from domain.panel import service
+    from domain.panel import commands
     from core.extensions import socketio
 
     app.config["PANEL_PRESENCE_DELAY"] = 0
-    room = service.room_for(world["presentation"])
+    room = commands.room_for(world["presentation"])
     db.session.commit()
     viewer = world["viewers"][viewer_name]
     sock = socketio.test_client(app, namespace="/panel", flask_test_client=login_as(viewer))

@@ -15,7 +15,7 @@ import pytest
 import requests
 import socketio
 
-from tests.live_server import (
+from tests.support.live_server import (
     WAIT,
     Participant,
     Server,

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import T0
-from tests.panel_support import PanelCast
+from tests.support.panel import PanelCast
 
 ANON_NAME = "Zelda Hiddenname"
 SECRETS = {

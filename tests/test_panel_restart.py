@@ -10,7 +10,7 @@ import pytest
 import requests
 import socketio
 
-from tests.live_server import WAIT, Participant, login, serving, wait_until
+from tests.support.live_server import WAIT, Participant, login, serving, wait_until
 
 pytestmark = pytest.mark.slow
 

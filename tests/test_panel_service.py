@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from domain import policy
-from domain.panel import service
-from domain.panel.service import PanelError
+from domain.panel import commands, payloads, reports, state
+from domain.panel.commands import PanelError
 from conftest import T0
 from core.extensions import db
 from models import AuditEvent, ClientAction, PanelRoom, Question, Vote
-from tests.panel_support import PanelCast, new_cid
+from tests.support.panel import PanelCast, apply, new_cid
 
 
 @pytest.fixture
@@ -24,12 +24,12 @@ def cast(app, make, clock):
 
 def act(cast, user, event, cid=None, **args):
     """Apply one action and return its ack."""
-    return service.apply(event, cast.room.id, user, cid or new_cid(), args).ack
+    return apply(event, cast.room.id, user, cid or new_cid(), args).ack
 
 
 def refused(cast, user, event, **args) -> PanelError:
     with pytest.raises(PanelError) as info:
-        service.apply(event, cast.room.id, user, new_cid(), args)
+        apply(event, cast.room.id, user, new_cid(), args)
     return info.value
 
 
@@ -56,7 +56,7 @@ def mod(cast, event, qid, **args):
 
 
 def test_room_for_creates_once(cast):
-    again = service.room_for(cast.presentation)
+    again = commands.room_for(cast.presentation)
     assert again.id == cast.room.id
     assert db.session.scalar(select(func.count(PanelRoom.id))) == 1
 
@@ -73,8 +73,8 @@ def test_every_action_bumps_seq_once_and_stores_its_ack(cast):
 
 
 def test_replayed_cid_changes_nothing(cast):
-    first = service.apply("ask", cast.room.id, cast.critics[0], "same", {"text": "Once?"})
-    again = service.apply("ask", cast.room.id, cast.critics[0], "same", {"text": "Once?"})
+    first = apply("ask", cast.room.id, cast.critics[0], "same", {"text": "Once?"})
+    again = apply("ask", cast.room.id, cast.critics[0], "same", {"text": "Once?"})
     assert again.replayed and again.ack == first.ack
     assert db.session.scalar(select(func.count(Question.id))) == 1
 
@@ -171,8 +171,8 @@ def test_votes_toggle_and_are_counted_from_rows(cast):
     assert act(cast, voter, "vote", question_id=qid, up=True)["votes"] == 1
     assert act(cast, cast.presenter, "vote", question_id=qid)["votes"] == 2
     assert act(cast, voter, "vote", question_id=qid)["voted"] is False
-    assert service.vote_count(qid) == 1
-    assert service.viewer_state(cast.room.id, cast.presenter.id).votes == [qid]
+    assert state.vote_count(qid) == 1
+    assert state.viewer_state(cast.room.id, cast.presenter.id).votes == [qid]
 
 
 def test_no_votes_on_pending_or_answered(cast):
@@ -192,8 +192,8 @@ def test_merge_moves_votes_and_drops_duplicates(cast):
     act(cast, cast.critics[2], "vote", question_id=target)  # voted for both
     mod(cast, "merge", duplicate, into_id=target)
     assert q(duplicate).state == "merged" and q(duplicate).merged_into_id == target
-    assert service.vote_count(duplicate) == 0
-    assert service.vote_count(target) == 2
+    assert state.vote_count(duplicate) == 0
+    assert state.vote_count(target) == 2
     voters = db.session.scalars(select(Vote.user_id).where(Vote.question_id == target)).all()
     assert sorted(voters) == sorted([cast.critics[2].id, cast.presenter.id])
 
@@ -215,17 +215,17 @@ def test_queue_order_pins_votes_rank_fairness_time(cast, clock):
     answered = queued(cast, c0, "Answered earlier")
     mod(cast, "mark_answered", answered)
     # fairness beats submission time: c1 has no answered question yet
-    assert service.queue_order(cast.room.id) == [late, early]
+    assert state.queue_order(cast.room.id) == [late, early]
     popular = queued(cast, c2, "Popular")
     act(cast, c0, "vote", question_id=popular)
-    assert service.queue_order(cast.room.id) == [popular, late, early]
+    assert state.queue_order(cast.room.id) == [popular, late, early]
     mod(cast, "reorder", early, rank=1)
     mod(cast, "reorder", late, rank=2)
-    assert service.queue_order(cast.room.id) == [popular, early, late]
+    assert state.queue_order(cast.room.id) == [popular, early, late]
     mod(cast, "pin", late)
-    assert service.queue_order(cast.room.id) == [late, popular, early]
+    assert state.queue_order(cast.room.id) == [late, popular, early]
     mod(cast, "unpin", late)
-    assert service.queue_order(cast.room.id) == [popular, early, late]
+    assert state.queue_order(cast.room.id) == [popular, early, late]
 
 
 # --------------------------------------------------------------------------- authors and follow-ups
@@ -292,8 +292,8 @@ def test_verdict_counts_one_changeable_vote_per_critic(cast):
     act(cast, cast.critics[1], "verdict", verdict="reject")
     act(cast, cast.critics[2], "verdict", verdict="revise")
     room = db.session.get(PanelRoom, cast.room.id)
-    assert service.verdict_counts(room) == {"accept": 0, "revise": 1, "reject": 2}
-    assert service.viewer_state(room.id, cast.critics[0].id).verdict == "reject"
+    assert state.verdict_counts(room) == {"accept": 0, "revise": 1, "reject": 2}
+    assert state.viewer_state(room.id, cast.critics[0].id).verdict == "reject"
 
 
 def test_transcript_labels_askers_per_viewer(cast, clock):
@@ -305,15 +305,44 @@ def test_transcript_labels_askers_per_viewer(cast, clock):
     mod(cast, "mark_answered", named)
     room = db.session.get(PanelRoom, cast.room.id)
 
-    for_critic = service.transcript(room, cast.critics[2])
+    for_critic = reports.transcript(room, cast.critics[2])
     assert [t["id"] for t in for_critic] == [anonymous, named]
     assert [t["asker"] for t in for_critic] == [None, "Critic 1"]
     assert for_critic[0]["answer_text"] == "Later." and for_critic[0]["outcome"] == "deferred"
     assert for_critic[0]["answered_by"] == "Paula Presenter"
     assert for_critic[1]["answered_at"] == T0 + timedelta(minutes=2)
     assert unanswered not in [t["id"] for t in for_critic]
-    assert [t["asker"] for t in service.transcript(room, cast.instructor)] == ["Critic 2", "Critic 1"]
-    assert service.transcript(room, cast.critics[1])[0]["asker"] == "You"
+    assert [t["asker"] for t in reports.transcript(room, cast.instructor)] == ["Critic 2", "Critic 1"]
+    assert reports.transcript(room, cast.critics[1])[0]["asker"] == "You"
+
+
+def test_a_question_from_a_review_is_stored_and_shown_to_staff_only(cast):
+    pushed = queued(cast, cast.critics[0], "From my review", from_review=True)
+    typed = queued(cast, cast.critics[1], "Typed in the room")
+    assert (q(pushed).from_review, q(typed).from_review) == (True, False)
+    for qid in (pushed, typed):
+        act(cast, cast.presenter, "answer", question_id=qid, outcome="rebutted")
+    room = db.session.get(PanelRoom, cast.room.id)
+
+    assert [t["from_review"] for t in reports.transcript(room, cast.instructor)] == [True, False]
+    assert [t["from_review"] for t in reports.transcript(room, cast.ta)] == [True, False]
+    for viewer in (cast.critics[0], cast.critics[2], cast.presenter):
+        assert all("from_review" not in t for t in reports.transcript(room, viewer))
+    for audience, shown in ((policy.ROOM_MODERATOR, True), (policy.ROOM_AUTHOR, False), (policy.ROOM_CRITIC, False)):
+        view = payloads.question_for_audience(q(pushed), audience, 0)
+        assert ("from_review" in view) is shown, audience
+    assert payloads.question_for_audience(q(pushed), policy.ROOM_MODERATOR, 0)["from_review"] is True
+    assert "from_review" not in payloads.question_for_asker(q(pushed), 0)
+
+
+def test_claims_are_sent_with_the_claimer_id_to_authors_and_moderators_only(cast):
+    qid = queued(cast)
+    act(cast, cast.summarizer, "claim", question_id=qid)
+    question = q(qid)
+    assert payloads.question_for_audience(question, policy.ROOM_AUTHOR, 0)["claimed_by_id"] == cast.summarizer.id
+    assert payloads.question_for_audience(question, policy.ROOM_MODERATOR, 0)["claimed_by_id"] == cast.summarizer.id
+    assert "claimed_by_id" not in payloads.question_for_audience(question, policy.ROOM_CRITIC, 0)
+    assert "claimed_by_id" not in payloads.question_for_asker(question, 0)
 
 
 def test_participation_per_student(cast, make):
@@ -329,9 +358,9 @@ def test_participation_per_student(cast, make):
     # another course's activity does not count
     other = PanelCast(cast.app, make, critics=1)
     other.set_room(phase="panel")
-    service.apply("ask", other.room.id, other.critics[0], new_cid(), {"text": "Elsewhere"})
+    apply("ask", other.room.id, other.critics[0], new_cid(), {"text": "Elsewhere"})
 
-    rows = {r["name"]: r for r in service.participation(cast.course)}
+    rows = {r["name"]: r for r in reports.participation(cast.course)}
     assert set(rows) == {"Critic 1", "Critic 2", "Critic 3", "Paula Presenter", "Sam Summarizer"}
     assert {k: rows["Critic 1"][k] for k in ("asked", "approved", "answered", "votes_received", "votes_cast")} == {
         "asked": 3, "approved": 2, "answered": 1, "votes_received": 3, "votes_cast": 0}
@@ -345,8 +374,8 @@ def test_review_questions_lines(cast, make):
     review.answers = {**review.answers, "questions": "1. First?\n- Second?\n\n   \n• Third?"}
     db.session.commit()
     room = db.session.get(PanelRoom, cast.room.id)
-    assert service.review_questions(room, cast.critics[0]) == ["1. First?", "Second?", "Third?"]
-    assert service.review_questions(room, cast.critics[1]) == []
+    assert state.review_questions(room, cast.critics[0]) == ["1. First?", "Second?", "Third?"]
+    assert state.review_questions(room, cast.critics[1]) == []
 
 
 # --------------------------------------------------------------------------- the panel rules in policy

@@ -9,7 +9,7 @@ from socketio.packet import CONNECT_ERROR
 from sqlalchemy import func, select
 
 from domain import policy
-from domain.panel import service
+from domain.panel import commands, state
 from conftest import T0
 from core.extensions import db, socketio
 from models import (
@@ -24,7 +24,7 @@ from models import (
     VerdictVote,
     Vote,
 )
-from tests.panel_support import NS, PanelCast, new_cid
+from tests.support.panel import NS, PanelCast, apply, new_cid
 
 
 @pytest.fixture
@@ -47,9 +47,9 @@ def question(qid) -> Question:
 
 def approved(cast, critic, text="Why does batching help?"):
     """A queued question of the critic (asked, then approved by the instructor)."""
-    q = service.apply("ask", cast.room.id, critic, new_cid(), {"text": text})
+    q = apply("ask", cast.room.id, critic, new_cid(), {"text": text})
     qid = q.ack["question_id"]
-    service.apply("approve", cast.room.id, cast.instructor, new_cid(), {"question_id": qid, "version": 1})
+    apply("approve", cast.room.id, cast.instructor, new_cid(), {"question_id": qid, "version": 1})
     return qid
 
 
@@ -178,10 +178,10 @@ def test_join_refused_to_strangers_and_missing_rooms(cast, make):
 def _setup_questions(cast):
     """A pending, a queued and an answered question (the answered one by critic 0)."""
     critic0, critic1 = cast.critics[0], cast.critics[1]
-    pending = service.apply("ask", cast.room.id, critic1, new_cid(), {"text": "Pending one?"}).ack["question_id"]
+    pending = apply("ask", cast.room.id, critic1, new_cid(), {"text": "Pending one?"}).ack["question_id"]
     queued = approved(cast, critic1, "Queued one?")
     answered = approved(cast, critic0, "Answered one?")
-    service.apply("mark_answered", cast.room.id, cast.instructor, new_cid(),
+    apply("mark_answered", cast.room.id, cast.instructor, new_cid(),
                   {"question_id": answered, "version": 2})
     cast.set_room(follow_ups_allowed=True)
     return {"pending": pending, "queued": queued, "answered": answered}
@@ -240,7 +240,7 @@ def test_every_event_by_every_role(cast, event, role):
         assert ack["seq"] == before + 1 == room_seq(cast)
         assert any(o.received() for o in observers) or event in ("verdict", "mute")
     else:
-        assert ack == {"ok": False, "error": "forbidden", "message": service.REFUSALS["forbidden"]}
+        assert ack == {"ok": False, "error": "forbidden", "message": commands.REFUSALS["forbidden"]}
         assert room_seq(cast) == before
         assert [o.received() for o in observers] == [[], [], []]
 
@@ -263,7 +263,7 @@ def test_critic_forging_moderator_events_changes_nothing(cast):
 def test_forged_ids_answer_like_missing_ones(cast, make):
     other = PanelCast(cast.app, make, critics=1)
     other.set_room(phase="panel")
-    foreign_q = service.apply("ask", other.room.id, other.critics[0], new_cid(), {"text": "Elsewhere"})
+    foreign_q = apply("ask", other.room.id, other.critics[0], new_cid(), {"text": "Elsewhere"})
     foreign_qid = foreign_q.ack["question_id"]
     pending_of_other_critic = ask(cast.sock(cast.critics[1]), "Pending, private")
 
@@ -393,7 +393,7 @@ def test_retried_cid_returns_the_stored_ack_and_applies_once(cast):
     vote1 = critic.act("vote", cid="vote-1", question_id=qid)
     vote1_retry = critic.act("vote", cid="vote-1", question_id=qid)
     assert vote1 == vote1_retry and vote1["voted"] is True
-    assert service.vote_count(qid) == 1  # the toggle was not applied twice
+    assert state.vote_count(qid) == 1  # the toggle was not applied twice
     assert db.session.scalar(
         select(func.count(ClientAction.id)).where(ClientAction.user_id == cast.critics[0].id)
     ) == 2
@@ -476,12 +476,12 @@ def test_votes_from_two_tabs_count_once(cast):
         lambda: tab2.act("vote", question_id=qid, up=True),
     )
     assert all(a["ok"] and a["voted"] for a in acks)
-    assert service.vote_count(qid) == 1
+    assert state.vote_count(qid) == 1
     # the other tab learns about this tab's vote
     assert {"question_id": qid, "voted": True} .items() <= tab2.events("my_vote")[-1].items()
     # a plain toggle from one tab takes the vote back
     assert tab1.act("vote", question_id=qid)["voted"] is False
-    assert service.vote_count(qid) == 0
+    assert state.vote_count(qid) == 0
 
 
 def test_concurrent_asks_with_one_cid_make_one_question(cast):
@@ -540,7 +540,7 @@ def test_removal_from_course_refuses_the_next_event(cast):
     )
     db.session.commit()
     assert sock.act("vote", question_id=qid)["error"] == "not_found"
-    assert service.vote_count(qid) == 0
+    assert state.vote_count(qid) == 0
     # the socket left the room: later changes do not reach it
     approved(cast, cast.critics[2], "After removal?")
     publisher = cast.sock(cast.instructor)
@@ -625,7 +625,8 @@ def test_pending_reaches_moderators_and_asker_only(cast):
     assert public["question"]["asker"] is None and "asker_id" not in public["question"]
     assert "mine" not in public["question"] and public["queue"] == [qid]
     (for_author,) = author.events("question")
-    assert for_author["question"] == public["question"]
+    # The authors' copy adds only the claimer's id (None: unclaimed), for telling their own claim.
+    assert for_author["question"] == {**public["question"], "claimed_by_id": None}
 
 
 def test_dismissal_reason_is_private(cast):

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from app import create_app
-from domain.panel import service
+from core.timeutil import now_utc
+from domain.panel import commands
 from core.config import load_config
 from conftest import ROLE_STUDENT, T0, FreshRequestClient, app_config, fresh_tables
 from core.extensions import db
@@ -230,8 +231,10 @@ def moderator_action(app, room_id: int, user_id: int, event: str, args: dict):
         with app.app_context():
             user = db.session.get(User, user_id)
             try:
-                return service.apply(event, room_id, user, new_cid(), args).ack
-            except service.PanelError as exc:
+                change = commands.apply(event, room_id, user, new_cid(), args, now_utc())
+                db.session.commit()
+                return change.ack
+            except commands.PanelError as exc:
                 return {"ok": False, "error": exc.code}
 
     return call

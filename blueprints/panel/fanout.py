@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from domain import policy
-from domain.panel import payloads, service
+from datetime import datetime
+
 from blueprints.panel import manager
 from core.extensions import db, socketio
+from core.timeutil import now_utc
+from domain import policy
+from domain.panel import payloads, state
+from domain.panel.commands import Change, Notice
 from models import PanelRoom, Question, User
 
 NAMESPACE = "/panel"
@@ -38,22 +42,27 @@ def _emit(event: str, data: dict, to) -> None:
 # --------------------------------------------------------------------------- changes
 
 
-def publish(change: service.Change) -> None:
-    """Send what a committed action changed, built separately for each audience."""
+def audience_views() -> payloads.AudienceViews:
+    """This app's audience views of its rooms, shared by every snapshot it sends."""
+    return current_app.extensions.setdefault("panel_audience_views", payloads.AudienceViews())
+
+
+def publish(change: Change, now: datetime) -> None:
+    """Send what a committed action changed (at ``now``), built separately for each audience."""
     if change.replayed:
         return
     room_id = change.room_id
     if change.questions:
-        votes = service.vote_counts(room_id)
-        queue = service.queue_order(room_id, votes)
-        questions = service.questions_by_id(change.questions)
+        votes = state.vote_counts(room_id)
+        queue = state.queue_order(room_id, votes)
+        questions = state.questions_by_id(change.questions)
         for question_id in sorted(change.questions):
             question = questions[question_id]
             _publish_question(question, change, votes.get(question.id, 0), queue)
     if change.room or change.verdict:
         room = db.session.get(PanelRoom, room_id)
     if change.room:
-        data = payloads.room_event(room, change.seq)
+        data = payloads.room_event(room, change.seq, now)
         _emit("room", data, [audience_room(room.id, a) for a in payloads.AUDIENCES])
     if change.verdict:
         _publish_verdict(room, change.seq)
@@ -64,7 +73,7 @@ def publish(change: service.Change) -> None:
         _emit("my_vote", data, user_room(user_id))
 
 
-def _publish_question(question: Question, change: service.Change, votes: int, queue: list[int]) -> None:
+def _publish_question(question: Question, change: Change, votes: int, queue: list[int]) -> None:
     room_id, seq = question.room_id, change.seq
     was_public = change.questions[question.id]
     for audience in payloads.BROADCAST_ORDER:
@@ -155,9 +164,9 @@ def _state() -> _Presence:
 
 def connected(sid: str, user_id: int) -> None:
     """A socket of this user connected: it joins the user's private room."""
-    state = _state()
-    with state.lock:
-        state.users[sid] = user_id
+    registry = _state()
+    with registry.lock:
+        registry.users[sid] = user_id
     socketio.server.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
 
 
@@ -174,10 +183,10 @@ def enter(sid: str, room_id: int, audience: str) -> None:
     if previous is not None and previous != audience:
         socketio.server.leave_room(sid, audience_room(room_id, previous), namespace=NAMESPACE)
     socketio.server.enter_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
-    state = _state()
-    with state.lock:
-        room = state.rooms.setdefault(room_id, _RoomPresence())
-        room.add(sid, state.users.get(sid), audience)
+    registry = _state()
+    with registry.lock:
+        room = registry.rooms.setdefault(room_id, _RoomPresence())
+        room.add(sid, registry.users.get(sid), audience)
     if previous != audience:
         publish_presence(room_id)
 
@@ -188,31 +197,31 @@ def leave(sid: str, room_id: int) -> None:
     if audience is None:
         return
     socketio.server.leave_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
-    state = _state()
-    with state.lock:
-        room = state.rooms.get(room_id)
+    registry = _state()
+    with registry.lock:
+        room = registry.rooms.get(room_id)
         if room is not None:
             room.remove(sid)
             if not room.sockets:
-                del state.rooms[room_id]
+                del registry.rooms[room_id]
     publish_presence(room_id)
 
 
 def disconnected(sid: str) -> None:
     """The socket is gone: leave every panel room it was in."""
-    state = _state()
-    for room_id in [r for r, room in list(state.rooms.items()) if sid in room.sockets]:
+    registry = _state()
+    for room_id in [r for r, room in list(registry.rooms.items()) if sid in room.sockets]:
         leave(sid, room_id)
-    with state.lock:
-        state.users.pop(sid, None)
+    with registry.lock:
+        registry.users.pop(sid, None)
 
 
 def presence(room_id: int, names: bool = True) -> dict:
     """Users in the room by role (counts), and their names (for moderators; empty unless
     ``names``)."""
-    state = _state()
-    with state.lock:
-        room = state.rooms.get(room_id)
+    registry = _state()
+    with registry.lock:
+        room = registry.rooms.get(room_id)
         counts = dict(room.counts) if room else dict.fromkeys(payloads.AUDIENCES, 0)
         by_user = room.members() if room and names else {}
     if not names:
@@ -233,20 +242,20 @@ def publish_presence(room_id: int) -> None:
     if not delay:
         _send_presence(room_id)
         return
-    state = _state()
-    with state.lock:
-        if room_id in state.due:
+    registry = _state()
+    with registry.lock:
+        if room_id in registry.due:
             return
-        state.due.add(room_id)
+        registry.due.add(room_id)
     socketio.start_background_task(_send_presence_later, current_app._get_current_object(), room_id, delay)
 
 
 def _send_presence_later(app, room_id: int, delay: float) -> None:
     socketio.sleep(delay)
     with app.app_context():
-        state = _state()
-        with state.lock:
-            state.due.discard(room_id)
+        registry = _state()
+        with registry.lock:
+            registry.due.discard(room_id)
         try:
             _send_presence(room_id)
         finally:
@@ -254,7 +263,7 @@ def _send_presence_later(app, room_id: int, delay: float) -> None:
 
 
 def _send_presence(room_id: int) -> None:
-    seq = service.room_seq(room_id)
+    seq = state.room_seq(room_id)
     if seq is None:
         return
     current = presence(room_id)
@@ -266,8 +275,8 @@ def _send_presence(room_id: int) -> None:
 # --------------------------------------------------------------------------- roles and sessions
 
 
-def follow_role(sid: str, room: PanelRoom, user, role: str | None) -> None:
-    """Keep a socket that joined the room in step with the user's role read now.
+def follow_role(sid: str, room: PanelRoom, user, role: str | None, now: datetime) -> None:
+    """Keep a socket that joined the room in step with the user's role read at ``now``.
 
     A member removed from the course leaves the room (with a private notice); a changed role
     moves the socket to its new audience with a fresh snapshot.
@@ -277,12 +286,12 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None) -> None:
         return
     if role is None:
         leave(sid, room.id)
-        notice = service.Notice(user.id, "removed", "You are no longer a member of this course.")
+        notice = Notice(user.id, "removed", "You are no longer a member of this course.")
         _emit("notice", payloads.notice_event(room.id, room.seq, notice), sid)
         return
     enter(sid, room.id, role)
     current = presence(room.id, names=role == payloads.MODERATOR)
-    _emit("snapshot", payloads.snapshot(room, user, role, current), sid)
+    _emit("snapshot", payloads.snapshot(room, user, role, current, now, audience_views()), sid)
 
 
 def membership_changed(user_id: int) -> None:
@@ -295,16 +304,17 @@ def membership_changed(user_id: int) -> None:
 def _follow_membership(user_id: int) -> None:
     """Move or drop the user's sockets of this process after a roster change."""
     user = db.session.get(User, user_id)
-    state = _state()
-    with state.lock:
-        sids = [sid for sid, uid in state.users.items() if uid == user_id]
-        joined = [(sid, room_id) for room_id, room in state.rooms.items() for sid in sids if sid in room.sockets]
+    now = now_utc()
+    registry = _state()
+    with registry.lock:
+        sids = [sid for sid, uid in registry.users.items() if uid == user_id]
+        joined = [(sid, room_id) for room_id, room in registry.rooms.items() for sid in sids if sid in room.sockets]
     for sid, room_id in joined:
         room = db.session.get(PanelRoom, room_id)
         if user is None or room is None:
             leave(sid, room_id)
         else:
-            follow_role(sid, room, user, policy.room_role(user, room.presentation))
+            follow_role(sid, room, user, policy.room_role(user, room.presentation), now)
 
 
 def end_user_sockets(user_id: int) -> None:

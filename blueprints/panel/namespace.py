@@ -2,8 +2,9 @@
 
 Every event is checked in the same order: payload size, a logged-in session (read from the
 database on each event), payload shape, a cid applied before, the room and the user's role in
-it, the policy's permission, the rate limit; then ``service.apply`` changes the database in
-one transaction and ``fanout.publish`` tells each audience what it may see.
+it, the policy's permission, the rate limit; then ``commands.apply`` changes the database at
+the event's one ``now``, the handler commits once, and ``fanout.publish`` tells each audience
+what it may see.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from flask import current_app, g, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit
 
-from domain.panel import payloads, service
 from blueprints.panel import fanout, ratelimit
-from domain.panel.schema import PayloadError, check_size, validate
 from core.extensions import db
+from core.timeutil import now_utc
+from domain.panel import commands, payloads, state
+from domain.panel.schema import PayloadError, check_size, validate
 from models import PanelRoom
 
 ERROR_MESSAGES = {
@@ -175,7 +177,7 @@ class PanelNamespace(Namespace):
             return Refused(exc.code, exc.message).ack
         except Refused as exc:
             return exc.ack
-        except service.PanelError as exc:
+        except commands.PanelError as exc:
             return self._refusal(event, exc)
         except Exception:
             db.session.rollback()
@@ -195,20 +197,20 @@ class PanelNamespace(Namespace):
         """The room and the user's role now; follows a role change, drops a removed member."""
         sid = request.sid
         try:
-            room, role = service.room_and_role(room_id, user)
-        except service.PanelError:
+            room, role = commands.room_and_role(room_id, user)
+        except commands.PanelError:
             fanout.leave(sid, room_id)
             raise
-        fanout.follow_role(sid, room, user, role)
+        fanout.follow_role(sid, room, user, role, now_utc())
         return room, role
 
-    def _refusal(self, event: str, exc: service.PanelError) -> dict:
+    def _refusal(self, event: str, exc: commands.PanelError) -> dict:
         extra = {}
         if exc.question is not None:
             question = exc.question
             db.session.refresh(question)
             extra["question"] = payloads.question_for_audience(
-                question, payloads.MODERATOR, service.vote_count(question.id)
+                question, payloads.MODERATOR, state.vote_count(question.id)
             )
         if exc.code in ("forbidden", "not_found"):
             current_app.logger.warning(
@@ -221,7 +223,7 @@ class PanelNamespace(Namespace):
         fanout.enter(request.sid, room.id, role)
         if payload.get("last_seq") != room.seq:
             presence = fanout.presence(room.id, names=role == payloads.MODERATOR)
-            emit("snapshot", payloads.snapshot(room, user, role, presence))
+            emit("snapshot", payloads.snapshot(room, user, role, presence, now_utc(), fanout.audience_views()))
         return {"ok": True, "room_id": room.id, "role": role, "seq": room.seq}
 
     def _leave(self, user, payload: dict) -> dict:
@@ -230,23 +232,25 @@ class PanelNamespace(Namespace):
 
     def _review_questions(self, user, payload: dict) -> dict:
         room, _role = self._room(user, payload["room_id"])
-        return {"ok": True, "questions": service.review_questions(room, user)}
+        return {"ok": True, "questions": state.review_questions(room, user)}
 
     def _action(self, event: str, args: tuple) -> dict:
         return self._handle(event, args, lambda user, payload: self._apply(event, user, payload))
 
     def _apply(self, event: str, user, payload: dict) -> dict:
         cid = payload.pop("cid")
-        earlier = service.stored_ack(user.id, cid)
+        earlier = commands.stored_ack(user.id, cid)
         if earlier is not None:
             return earlier
         room, role = self._room(user, payload.pop("room_id"))
-        service.check_permission(event, room, user, role)
+        commands.check_permission(event, room, user, role)
         if not ratelimit.allow(event, user.id):
             raise Refused("rate_limited")
-        change = service.apply(event, room.id, user, cid, payload, role=role)
+        now = now_utc()
+        change = commands.apply(event, room.id, user, cid, payload, now, role=role)
+        db.session.commit()
         try:
-            fanout.publish(change)
+            fanout.publish(change, now)
         except Exception:
             # The change is committed: the ack says so; clients catch up from a snapshot.
             db.session.rollback()

@@ -12,15 +12,16 @@ import io
 from flask import Response, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from domain import policy
 from blueprints.common import course_or_404, presentation_or_404
-from domain.panel import payloads, service
 from blueprints.panel import bp
-from models import OUTCOMES, PHASES, VERDICTS, Course, PanelRoom, Presentation
-from domain.reviewing import _csv_cell as csv_cell
+from core.extensions import db
 from core.security import no_store
+from core.timeutil import now_utc
+from domain import policy
+from domain.panel import commands, payloads, reports, schema, state
+from domain.reviewing import _csv_cell as csv_cell
+from models import OUTCOMES, PHASES, VERDICTS, Course, PanelRoom, Presentation
 
-ROOM_ROLES = (policy.ROOM_MODERATOR, policy.ROOM_AUTHOR, policy.ROOM_CRITIC)
 ROOM_URL = "/courses/<int:course_id>/presentations/<int:presentation_id>/panel"
 PROJECTOR_QUEUE_SIZE = 5
 # Words the pages and their scripts show for the room's codes (one source for both).
@@ -44,7 +45,7 @@ LABELS = {
     "role": {"moderator": "moderator", "author": "author", "critic": "critic"},
     "roles": {"moderator": "moderators", "author": "authors", "critic": "critics"},
     # JSON objects lose their key order on the way: the order of each group, spelled out.
-    "order": {"phase": PHASES, "outcome": OUTCOMES, "verdict": VERDICTS, "role": ROOM_ROLES},
+    "order": {"phase": PHASES, "outcome": OUTCOMES, "verdict": VERDICTS, "role": policy.ROOM_ROLES},
 }
 PARTICIPATION_COLUMNS = (
     ("name", "Name"),
@@ -58,13 +59,16 @@ PARTICIPATION_COLUMNS = (
 
 
 def _room_or_404(course_id: int, presentation_id: int) -> tuple[Course, Presentation, PanelRoom, str]:
-    """The course, presentation, room (created on first visit) and the viewer's room role."""
+    """The course, presentation, room (created and committed on first visit) and the viewer's
+    room role."""
     course = course_or_404(course_id)
     presentation = presentation_or_404(course, presentation_id)
     role = policy.room_role(current_user, presentation)
     if role is None:
         abort(404)
-    return course, presentation, service.room_for(presentation), role
+    room = commands.room_for(presentation)
+    db.session.commit()
+    return course, presentation, room, role
 
 
 def _page(template: str, course, presentation, room, role, **context):
@@ -78,6 +82,7 @@ def _page(template: str, course, presentation, room, role, **context):
         ask_phases=" ".join(policy.ASK_PHASES),
         verdict_phases=" ".join(policy.VERDICT_PHASES),
         labels=LABELS,
+        limits=schema.LIMITS,
         **context,
     )
 
@@ -89,7 +94,7 @@ def participant(course_id, presentation_id):
     course, presentation, room, role = _room_or_404(course_id, presentation_id)
     if role == policy.ROOM_MODERATOR:
         return redirect(url_for(".moderate", course_id=course.id, presentation_id=presentation.id))
-    from_review = service.review_questions(room, current_user) if role == policy.ROOM_CRITIC else []
+    from_review = state.review_questions(room, current_user) if role == policy.ROOM_CRITIC else []
     return _page("panel/participant.html", course, presentation, room, role, from_review=from_review)
 
 
@@ -116,28 +121,28 @@ def projector(course_id, presentation_id):
 def projector_state(course_id, presentation_id):
     """What the projector shows, built for the public audience whoever is logged in."""
     _course, _presentation, room, _role = _room_or_404(course_id, presentation_id)
-    return no_store(jsonify(public_state(room)))
+    return no_store(jsonify(public_state(room, now_utc())))
 
 
-def public_state(room: PanelRoom) -> dict:
-    """The room as the class may see it on a shared screen: no pending questions, no names of
-    anonymous askers, whatever the viewer's own role."""
+def public_state(room: PanelRoom, now) -> dict:
+    """The room as the class may see it on a shared screen at ``now``: no pending questions, no
+    names of anonymous askers, whatever the viewer's own role."""
     audience = policy.ROOM_CRITIC
-    votes = service.vote_counts(room.id)
-    questions = {q.id: q for q in service.room_questions(room.id) if policy.audience_sees_question(audience, q)}
+    votes = state.vote_counts(room.id)
+    questions = {q.id: q for q in state.room_questions(room.id) if policy.audience_sees_question(audience, q)}
 
     def view(question_id):
         return payloads.question_for_audience(questions[question_id], audience, votes.get(question_id, 0))
 
-    live_id = service.live_question_id(room.id)
-    queue = service.queue_order(room.id, votes)[:PROJECTOR_QUEUE_SIZE]
+    live_id = state.live_question_id(room.id)
+    queue = state.queue_order(room.id, votes)[:PROJECTOR_QUEUE_SIZE]
     return {
         "seq": room.seq,
-        "server_now": payloads.server_now(),
+        "server_now": payloads.server_now(now),
         "room": payloads.room_view(room),
         "live": view(live_id) if live_id in questions else None,
         "queue": [view(qid) for qid in queue if qid in questions],
-        "verdict": service.verdict_counts(room) if policy.audience_sees_verdict(audience, room) else None,
+        "verdict": state.verdict_counts(room) if policy.audience_sees_verdict(audience, room) else None,
     }
 
 
@@ -148,8 +153,8 @@ def transcript(course_id, presentation_id):
     course, presentation, room, role = _room_or_404(course_id, presentation_id)
     if not policy.can_view_transcript(current_user, presentation):
         abort(404)
-    entries = service.transcript(room, current_user)
-    verdict = service.verdict_counts(room) if policy.audience_sees_verdict(role, room) else None
+    entries = reports.transcript(room, current_user)
+    verdict = state.verdict_counts(room) if policy.audience_sees_verdict(role, room) else None
     return _page("panel/transcript.html", course, presentation, room, role, entries=entries, verdict=verdict)
 
 
@@ -161,7 +166,7 @@ def participation_csv(course_id):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([label for _key, label in PARTICIPATION_COLUMNS])
-    for row in service.participation(course):
+    for row in reports.participation(course):
         writer.writerow([csv_cell(row[key]) for key, _label in PARTICIPATION_COLUMNS])
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="panel-participation-{course.id}.csv"'

@@ -9,25 +9,25 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Optional
 
-from flask import current_app
-
+from core.timeutil import iso
 from domain import policy
-from domain.panel import service
+from domain.panel import state
+from domain.panel.commands import Notice
 from models import Q_LIVE, PanelRoom, Question
-from core.timeutil import iso, now_utc
 
 MODERATOR = policy.ROOM_MODERATOR
-AUDIENCES = (policy.ROOM_MODERATOR, policy.ROOM_AUTHOR, policy.ROOM_CRITIC)
+AUDIENCES = policy.ROOM_ROLES
 PUBLIC_AUDIENCES = (policy.ROOM_AUTHOR, policy.ROOM_CRITIC)
 # Broadcasts go to the largest audience first: the class waits least.
 BROADCAST_ORDER = (policy.ROOM_CRITIC, policy.ROOM_AUTHOR, policy.ROOM_MODERATOR)
 
 
-def server_now() -> str:
+def server_now(now: datetime) -> str:
     """The server's clock to the millisecond, so clients compute the same countdown."""
-    return now_utc().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def room_view(room: PanelRoom) -> dict[str, Any]:
@@ -67,9 +67,13 @@ def question_for_audience(question: Question, audience: str, votes: int) -> dict
     """A question as broadcast to a whole audience (the caller checked it may see it)."""
     view = _base(question, votes)
     view["asker"] = policy.audience_asker_label(audience, question)
+    if audience != policy.ROOM_CRITIC:
+        # Authors and moderators tell their own claim by id: display names need not be unique.
+        view["claimed_by_id"] = question.claimed_by_id
     if audience == MODERATOR:
         view.update(
             asker_id=question.asker_id,
+            from_review=question.from_review,
             original_text=question.original_text,
             dismiss_reason=question.dismiss_reason,
             merged_into_id=question.merged_into_id,
@@ -102,17 +106,17 @@ def removed_event(room_id: int, seq: int, question_id: int, queue: list[int]) ->
     return {"seq": seq, "room_id": room_id, "question_id": question_id, "queue": queue}
 
 
-def room_event(room: PanelRoom, seq: int) -> dict[str, Any]:
+def room_event(room: PanelRoom, seq: int, now: datetime) -> dict[str, Any]:
     """``room``: phase, timer, settings, with the server's clock."""
-    return {"seq": seq, "room_id": room.id, "server_now": server_now(), "room": room_view(room)}
+    return {"seq": seq, "room_id": room.id, "server_now": server_now(now), "room": room_view(room)}
 
 
 def verdict_event(room: PanelRoom, seq: int) -> dict[str, Any]:
     """``verdict``: the poll's counts (sent only to audiences that may see them)."""
-    return {"seq": seq, "room_id": room.id, "counts": service.verdict_counts(room)}
+    return {"seq": seq, "room_id": room.id, "counts": state.verdict_counts(room)}
 
 
-def notice_event(room_id: int, seq: int, notice: service.Notice) -> dict[str, Any]:
+def notice_event(room_id: int, seq: int, notice: Notice) -> dict[str, Any]:
     """``notice``: a private message to one user (dismissal reason, mute)."""
     return {
         "seq": seq,
@@ -148,15 +152,30 @@ class AudienceView:
     verdict: Optional[dict[str, int]]
 
 
-_CACHE_SIZE = 64
-_cache_lock = threading.Lock()
+class AudienceViews:
+    """The latest audience views of one app's rooms, shared by its threads (see ``audience_view``)."""
+
+    size = 64
+
+    def __init__(self):
+        self.views: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key) -> Optional[AudienceView]:
+        with self.lock:
+            view = self.views.get(key)
+            if view is not None:
+                self.views.move_to_end(key)
+            return view
+
+    def put(self, key, view: AudienceView) -> None:
+        with self.lock:
+            self.views[key] = view
+            while len(self.views) > self.size:
+                self.views.popitem(last=False)
 
 
-def _audience_cache() -> OrderedDict:
-    return current_app.extensions.setdefault("panel_audience_views", OrderedDict())
-
-
-def audience_view(room: PanelRoom, audience: str) -> AudienceView:
+def audience_view(room: PanelRoom, audience: str, cache: AudienceViews) -> AudienceView:
     """The audience's view of the room at ``room.seq``, built once per seq and audience.
 
     Every change to a room increments its seq, so a view stored under the seq it was read at
@@ -164,14 +183,11 @@ def audience_view(room: PanelRoom, audience: str) -> AudienceView:
     Names are read with it: someone renaming themselves shows from the room's next change.
     """
     key = (room.id, room.created_at, room.seq, audience)
-    cache = _audience_cache()
-    with _cache_lock:
-        view = cache.get(key)
-        if view is not None:
-            cache.move_to_end(key)
-            return view
-    votes = service.vote_counts(room.id)
-    everything = service.room_questions(room.id)
+    view = cache.get(key)
+    if view is not None:
+        return view
+    votes = state.vote_counts(room.id)
+    everything = state.room_questions(room.id)
     live = [q.id for q in everything if q.state == Q_LIVE]
     view = AudienceView(
         order=tuple(q.id for q in everything),
@@ -181,24 +197,23 @@ def audience_view(room: PanelRoom, audience: str) -> AudienceView:
             if policy.audience_sees_question(audience, q)
         },
         votes=votes,
-        queue=service.order_queue(everything, votes),
+        queue=state.order_queue(everything, votes),
         live_id=live[0] if live else None,
-        verdict=service.verdict_counts(room) if policy.audience_sees_verdict(audience, room) else None,
+        verdict=state.verdict_counts(room) if policy.audience_sees_verdict(audience, room) else None,
     )
-    if service.room_seq(room.id) == room.seq:
-        with _cache_lock:
-            cache[key] = view
-            while len(cache) > _CACHE_SIZE:
-                cache.popitem(last=False)
+    if state.room_seq(room.id) == room.seq:
+        cache.put(key, view)
     return view
 
 
-def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, Any]:
-    """The full state of the room as this viewer may see it: their audience's view, with
-    their own questions as the asker sees them (``policy.role_sees_question``)."""
-    shared = audience_view(room, role)
-    mine = service.viewer_state(room.id, viewer.id)
-    own = service.questions_by_id(mine.own) if mine.own else {}
+def snapshot(room: PanelRoom, viewer, role: str, presence: dict, now: datetime,
+             cache: AudienceViews) -> dict[str, Any]:
+    """The full state of the room as this viewer may see it at ``now``: their audience's view
+    (from ``cache`` when already built at this seq), with their own questions as the asker sees
+    them (``policy.role_sees_question``)."""
+    shared = audience_view(room, role, cache)
+    mine = state.viewer_state(room.id, viewer.id)
+    own = state.questions_by_id(mine.own) if mine.own else {}
     questions = []
     for question_id in shared.order:
         if question_id in own:
@@ -211,7 +226,7 @@ def snapshot(room: PanelRoom, viewer, role: str, presence: dict) -> dict[str, An
     data = {
         "seq": room.seq,
         "room_id": room.id,
-        "server_now": server_now(),
+        "server_now": server_now(now),
         "room": room_view(room),
         "role": role,
         "questions": questions,

@@ -16,6 +16,16 @@ QUESTION_MAX = 500
 ANSWER_MAX = 1000
 REASON_MAX = 300
 CID_MAX = 64
+PHASE_MINUTES_MAX = 240
+EXTEND_MINUTES_MAX = 60
+# The limits the room pages' forms and scripts enforce before sending (handed to the page).
+LIMITS = {
+    "question": QUESTION_MAX,
+    "answer": ANSWER_MAX,
+    "reason": REASON_MAX,
+    "phase_minutes": PHASE_MINUTES_MAX,
+    "extend_minutes": EXTEND_MINUTES_MAX,
+}
 
 
 class PayloadError(Exception):
@@ -97,8 +107,8 @@ EVENT_FIELDS: dict[str, dict[str, Field]] = {
     "mark_answered": _QUESTION_ACTION,
     "reopen": _QUESTION_ACTION,
     "mute": {"user_id": ID},
-    "phase": {"phase": Field(_choice(PHASES)), "minutes": Field(_int(1, 240), required=False)},
-    "extend": {"minutes": Field(_int(1, 60))},
+    "phase": {"phase": Field(_choice(PHASES)), "minutes": Field(_int(1, PHASE_MINUTES_MAX), required=False)},
+    "extend": {"minutes": Field(_int(1, EXTEND_MINUTES_MAX))},
     "settings": {
         "moderated": Field(_bool, required=False),
         "follow_ups_allowed": Field(_bool, required=False),

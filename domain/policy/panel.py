@@ -1,6 +1,7 @@
 """The live panel room: room roles, who may ask, vote, answer, moderate, and what each audience sees (SPEC §4)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import bindparam, select
@@ -19,6 +20,7 @@ from domain.policy.membership import (
     is_author,
 )
 from models import (
+    PHASES,
     Q_ANSWERED,
     Q_LIVE,
     Q_QUEUED,
@@ -98,32 +100,76 @@ def load_room(user, room_id: int) -> Optional[PanelRoom]:
     return room
 
 
+@dataclass(frozen=True)
+class Rule:
+    """Who may send one room event: the room roles, the phases it is open in (None: any), and
+    whether a moderator's mute stops it."""
+
+    roles: tuple[str, ...]
+    phases: Optional[tuple[str, ...]] = None
+    mutable: bool = False
+
+
+ROOM_ROLES = (ROOM_MODERATOR, ROOM_AUTHOR, ROOM_CRITIC)
+OPEN_PHASES = tuple(p for p in PHASES if p != "closed")
+ASK = Rule((ROOM_CRITIC,), ASK_PHASES, mutable=True)
+VOTE = Rule(ROOM_ROLES, OPEN_PHASES, mutable=True)
+VERDICT = Rule((ROOM_CRITIC,), VERDICT_PHASES)
+ANSWER = Rule((ROOM_AUTHOR,))
+MODERATE = Rule((ROOM_MODERATOR,))
+MODERATOR_EVENTS = (
+    "approve", "dismiss", "edit", "merge", "pin", "unpin", "reorder", "set_live",
+    "mark_answered", "reopen", "mute", "phase", "extend", "settings",
+)
+# The one permission table of the room's actions (SPEC §4): every ``can_*`` below reads it.
+EVENT_RULES: dict[str, Rule] = {
+    "ask": ASK,
+    "follow_up": ASK,
+    "vote": VOTE,
+    "verdict": VERDICT,
+    "claim": ANSWER,
+    "answer": ANSWER,
+    **{event: MODERATE for event in MODERATOR_EVENTS},
+}
+
+
+def refusal(event: str, room: PanelRoom, user, role: Optional[str] = None) -> Optional[str]:
+    """Why the user may not send ``event`` in the room now ('muted', 'closed' or 'forbidden'),
+    or None when they may. ``role``: the user's room role if this event already read it."""
+    rule = EVENT_RULES[event]
+    role = room_role(user, room.presentation) if role is None else role
+    muted = rule.mutable and is_muted(user, room)
+    open_now = rule.phases is None or room.phase in rule.phases
+    if role in rule.roles and open_now and not muted:
+        return None
+    if muted:
+        return "muted"
+    return "forbidden" if open_now else "closed"
+
+
+def permitted(event: str, room: PanelRoom, user, role: Optional[str] = None) -> bool:
+    """Whether the user may send ``event`` in the room now (``EVENT_RULES``)."""
+    return refusal(event, room, user, role) is None
+
+
 def can_moderate(user, room: PanelRoom) -> bool:
     """Moderators are the course's staff."""
-    return room_role(user, room.presentation) == ROOM_MODERATOR
+    return permitted("approve", room, user)
 
 
 def can_ask(user, room: PanelRoom) -> bool:
     """Critics ask while the room is open for questions, unless muted; authors answer."""
-    return (
-        room_role(user, room.presentation) == ROOM_CRITIC
-        and room.phase in ASK_PHASES
-        and not is_muted(user, room)
-    )
+    return permitted("ask", room, user)
 
 
 def can_vote(user, room: PanelRoom) -> bool:
     """Every participant may vote while the room is not closed, unless muted."""
-    return (
-        room_role(user, room.presentation) is not None
-        and room.phase != "closed"
-        and not is_muted(user, room)
-    )
+    return permitted("vote", room, user)
 
 
 def can_answer(user, room: PanelRoom) -> bool:
     """The author group claims and answers questions."""
-    return room_role(user, room.presentation) == ROOM_AUTHOR
+    return permitted("answer", room, user)
 
 
 def can_see_question(user, question: Question) -> bool:
@@ -149,7 +195,7 @@ def can_view_transcript(user, presentation: Presentation) -> bool:
 
 def can_cast_verdict(user, room: PanelRoom) -> bool:
     """Critics vote on the paper's verdict once the panel has begun (changeable until the end)."""
-    return room_role(user, room.presentation) == ROOM_CRITIC and room.phase in VERDICT_PHASES
+    return permitted("verdict", room, user)
 
 
 def can_follow_up(user, question: Question) -> bool:
