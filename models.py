@@ -2,11 +2,16 @@
 
 Every timestamp is stored as naive UTC and read back as an aware UTC datetime
 (``UTCDateTime``), so comparisons never mix naive and aware values.
+
+States and kinds are ``StrEnum``s stored as their string values; a member equals its string, so
+rows read back as plain strings compare equal to it. The older module-level names
+(``Q_LIVE``, ``PHASES``, ``ROLE_STUDENT`` …) are the same members.
 """
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any, Optional
 
 from flask_login import UserMixin
@@ -51,11 +56,26 @@ class UTCDateTime(types.TypeDecorator):
 
 # --------------------------------------------------------------------------- roles
 
-ROLE_INSTRUCTOR = "instructor"
-ROLE_TA = "ta"
-ROLE_STUDENT = "student"
-ROLES = (ROLE_INSTRUCTOR, ROLE_TA, ROLE_STUDENT)
-STAFF_ROLES = (ROLE_INSTRUCTOR, ROLE_TA)
+class Role(StrEnum):
+    """A member's role in a course (``Enrollment.role``)."""
+
+    INSTRUCTOR = "instructor"
+    TA = "ta"
+    STUDENT = "student"
+
+
+ROLE_INSTRUCTOR = Role.INSTRUCTOR
+ROLE_TA = Role.TA
+ROLE_STUDENT = Role.STUDENT
+ROLES = tuple(Role)
+STAFF_ROLES = (Role.INSTRUCTOR, Role.TA)
+
+
+class LatePolicy(StrEnum):
+    """What a course does with a review submitted after its deadline (``Course.late_policy``)."""
+
+    REFUSE = "refuse"  # no submission after one's deadline
+    ACCEPT = "accept"  # accepted and marked late
 
 
 def new_token(nbytes: int = 24) -> str:
@@ -113,7 +133,7 @@ class Course(db.Model):
     talk_minutes: Mapped[int] = mapped_column(Integer, default=30)
     qa_minutes: Mapped[int] = mapped_column(Integer, default=15)
     # "refuse": no submission after one's deadline; "accept": accepted and marked late.
-    late_policy: Mapped[str] = mapped_column(String(10), default="refuse")
+    late_policy: Mapped[str] = mapped_column(String(10), default=LatePolicy.REFUSE)
     late_penalty_per_day: Mapped[float] = mapped_column(Float, default=0.0)
     grace_minutes: Mapped[int] = mapped_column(Integer, default=0)
     name_reviewers: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -157,9 +177,17 @@ class Enrollment(db.Model):
 
 # --------------------------------------------------------------------------- papers
 
-PAPER_APPROVED = "approved"
-PAPER_PROPOSED = "proposed"
-PAPER_REJECTED = "rejected"
+class PaperStatus(StrEnum):
+    """A paper on the course's list, or a student's proposal and the instructor's decision."""
+
+    APPROVED = "approved"
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
+
+
+PAPER_APPROVED = PaperStatus.APPROVED
+PAPER_PROPOSED = PaperStatus.PROPOSED
+PAPER_REJECTED = PaperStatus.REJECTED
 
 
 class Paper(db.Model):
@@ -240,8 +268,15 @@ class Presentation(db.Model):
         return {m.user_id for m in self.members if kind is None or m.kind == kind}
 
 
-MEMBER_PRESENTING = "presenting"
-MEMBER_SUMMARY = "summary"
+class MemberKind(StrEnum):
+    """The group a presentation member belongs to (``PresentationMember.kind``)."""
+
+    PRESENTING = "presenting"
+    SUMMARY = "summary"
+
+
+MEMBER_PRESENTING = MemberKind.PRESENTING
+MEMBER_SUMMARY = MemberKind.SUMMARY
 
 
 class PresentationMember(db.Model):
@@ -275,8 +310,15 @@ class PresentationMember(db.Model):
 
 # --------------------------------------------------------------------------- reviews
 
-REVIEW_DRAFT = "draft"
-REVIEW_SUBMITTED = "submitted"
+class ReviewStatus(StrEnum):
+    """A review is the writer's private draft until it is submitted (``Review.status``)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+REVIEW_DRAFT = ReviewStatus.DRAFT
+REVIEW_SUBMITTED = ReviewStatus.SUBMITTED
 
 
 class Review(db.Model):
@@ -379,17 +421,53 @@ class AuditEvent(db.Model):
 
 # --------------------------------------------------------------------------- panel room
 
-PHASES = ("scheduled", "presenting", "panel", "closed")
+class Phase(StrEnum):
+    """A panel room's phase, in the order a presentation goes through them."""
 
-Q_PENDING = "pending"
-Q_QUEUED = "queued"
-Q_LIVE = "live"
-Q_ANSWERED = "answered"
-Q_DISMISSED = "dismissed"
-Q_MERGED = "merged"
-QUESTION_STATES = (Q_PENDING, Q_QUEUED, Q_LIVE, Q_ANSWERED, Q_DISMISSED, Q_MERGED)
-OUTCOMES = ("rebutted", "conceded", "deferred")
-VERDICTS = ("accept", "revise", "reject")
+    SCHEDULED = "scheduled"
+    PRESENTING = "presenting"
+    PANEL = "panel"
+    CLOSED = "closed"
+
+
+class QuestionState(StrEnum):
+    """Where a question stands: awaiting a moderator, in the queue, on screen, or done."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    LIVE = "live"
+    ANSWERED = "answered"
+    DISMISSED = "dismissed"
+    MERGED = "merged"
+
+
+class Outcome(StrEnum):
+    """How the presenters' answer to a question went (``Question.outcome``)."""
+
+    REBUTTED = "rebutted"
+    CONCEDED = "conceded"
+    DEFERRED = "deferred"
+
+
+class Verdict(StrEnum):
+    """A critic's verdict on the paper at the end of the panel."""
+
+    ACCEPT = "accept"
+    REVISE = "revise"
+    REJECT = "reject"
+
+
+PHASES = tuple(Phase)
+
+Q_PENDING = QuestionState.PENDING
+Q_QUEUED = QuestionState.QUEUED
+Q_LIVE = QuestionState.LIVE
+Q_ANSWERED = QuestionState.ANSWERED
+Q_DISMISSED = QuestionState.DISMISSED
+Q_MERGED = QuestionState.MERGED
+QUESTION_STATES = tuple(QuestionState)
+OUTCOMES = tuple(Outcome)
+VERDICTS = tuple(Verdict)
 
 
 class PanelRoom(db.Model):
@@ -401,7 +479,7 @@ class PanelRoom(db.Model):
     presentation_id: Mapped[int] = mapped_column(
         ForeignKey("presentations.id", ondelete="CASCADE"), unique=True
     )
-    phase: Mapped[str] = mapped_column(String(12), default="scheduled")
+    phase: Mapped[str] = mapped_column(String(12), default=Phase.SCHEDULED)
     # Sequence number of the last event broadcast in this room.
     seq: Mapped[int] = mapped_column(Integer, default=0)
     moderated: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -497,30 +575,71 @@ class ClientAction(db.Model):
 
 # --------------------------------------------------------------------------- the term project (SPEC §5)
 
-MILESTONE_PROPOSAL = "proposal"
-MILESTONE_CHECKPOINT = "checkpoint"
-MILESTONE_FINAL = "final"
-MILESTONE_KINDS = (MILESTONE_PROPOSAL, MILESTONE_CHECKPOINT, MILESTONE_FINAL)
+class MilestoneKind(StrEnum):
+    """The project's milestones, in order."""
 
-INVITATION_PENDING = "pending"
-INVITATION_ACCEPTED = "accepted"
-INVITATION_DECLINED = "declined"
-INVITATION_WITHDRAWN = "withdrawn"
+    PROPOSAL = "proposal"
+    CHECKPOINT = "checkpoint"
+    FINAL = "final"
 
-# A group's topic, decided on its latest proposal.
-TOPIC_NONE = "none"  # no proposal submitted yet
-TOPIC_PENDING = "pending"  # submitted, awaiting the instructor
-TOPIC_APPROVED = "approved"
-TOPIC_REVISE = "revise"  # sent back with a comment; the group resubmits
-TOPIC_REJECTED = "rejected"
 
-TALK_PITCH = "pitch"
-TALK_CHECKPOINT = "checkpoint"
-TALK_FINAL = "final"
-TALK_KINDS = (TALK_PITCH, TALK_CHECKPOINT, TALK_FINAL)
+class InvitationStatus(StrEnum):
+    """An invitation to join a project group."""
 
-FEEDBACK_DRAFT = "draft"
-FEEDBACK_SUBMITTED = "submitted"
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class TopicStatus(StrEnum):
+    """A group's topic, decided on its latest proposal."""
+
+    NONE = "none"  # no proposal submitted yet
+    PENDING = "pending"  # submitted, awaiting the instructor
+    APPROVED = "approved"
+    REVISE = "revise"  # sent back with a comment; the group resubmits
+    REJECTED = "rejected"
+
+
+class TalkKind(StrEnum):
+    """The project talks a group gives."""
+
+    PITCH = "pitch"
+    CHECKPOINT = "checkpoint"
+    FINAL = "final"
+
+
+class FeedbackStatus(StrEnum):
+    """Peer feedback on a talk is the writer's draft until submitted."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+MILESTONE_PROPOSAL = MilestoneKind.PROPOSAL
+MILESTONE_CHECKPOINT = MilestoneKind.CHECKPOINT
+MILESTONE_FINAL = MilestoneKind.FINAL
+MILESTONE_KINDS = tuple(MilestoneKind)
+
+INVITATION_PENDING = InvitationStatus.PENDING
+INVITATION_ACCEPTED = InvitationStatus.ACCEPTED
+INVITATION_DECLINED = InvitationStatus.DECLINED
+INVITATION_WITHDRAWN = InvitationStatus.WITHDRAWN
+
+TOPIC_NONE = TopicStatus.NONE
+TOPIC_PENDING = TopicStatus.PENDING
+TOPIC_APPROVED = TopicStatus.APPROVED
+TOPIC_REVISE = TopicStatus.REVISE
+TOPIC_REJECTED = TopicStatus.REJECTED
+
+TALK_PITCH = TalkKind.PITCH
+TALK_CHECKPOINT = TalkKind.CHECKPOINT
+TALK_FINAL = TalkKind.FINAL
+TALK_KINDS = tuple(TalkKind)
+
+FEEDBACK_DRAFT = FeedbackStatus.DRAFT
+FEEDBACK_SUBMITTED = FeedbackStatus.SUBMITTED
 
 
 class ProjectGroup(db.Model):
