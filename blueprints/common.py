@@ -17,14 +17,15 @@ from flask import Flask, abort, flash, g
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
 from domain import policy
 from core.errors import error_response
 from core.extensions import db
 from domain.errors import DomainError
-from models import ClassSession, Course, Presentation
+from models import Course, Presentation
 
 
 T = TypeVar("T")
@@ -122,7 +123,7 @@ def course_and_presentation_or_404(course_id: int, presentation_id: int) -> tupl
 def delete_unless(obj, blocked: Optional[str], done: str) -> bool:
     """Delete ``obj`` on a valid (CSRF-checked) POST unless ``blocked`` says why it must stay.
 
-    The outcome is flashed; returns whether the row was deleted.
+    The outcome is flashed; returns whether the row was deleted (the view then commits).
     """
     if not FlaskForm().validate_on_submit():
         abort(400)
@@ -130,8 +131,20 @@ def delete_unless(obj, blocked: Optional[str], done: str) -> bool:
         flash(blocked, "error")
         return False
     db.session.delete(obj)
-    db.session.commit()
     flash(done, "success")
+    return True
+
+
+def committed(work: Callable[[], object] = lambda: None) -> bool:
+    """Run ``work`` (domain operations, which may flush) and commit the request; False (rolled
+    back) when a unique key refused a row because a concurrent request made it first, so the
+    view can say what is in the way now."""
+    try:
+        work()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
     return True
 
 
@@ -143,16 +156,3 @@ def http_url(form, field) -> None:
         parts = urlsplit(value)
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             raise ValidationError("Give a web address that starts with http:// or https://.")
-
-
-def course_presentations(course: Course) -> list[Presentation]:
-    """The course's presentations in schedule order, with their papers and sessions loaded."""
-    return list(
-        db.session.scalars(
-            select(Presentation)
-            .join(ClassSession, ClassSession.id == Presentation.session_id)
-            .where(Presentation.course_id == course.id)
-            .order_by(ClassSession.starts_at, Presentation.slot, Presentation.id)
-            .options(selectinload(Presentation.paper), selectinload(Presentation.session))
-        )
-    )

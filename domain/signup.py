@@ -3,19 +3,21 @@
 The database's unique constraints make double-booking impossible: one presentation per paper,
 one per slot, one seat per group member and one presenting role per student. The checks made
 before an insert only turn the usual cases into clear messages. When two students submit at
-the same instant, both pass the checks, one insert fails with an IntegrityError, and the loser
-is told, after a rollback, what the winner took.
+the same instant, both pass the checks, one commit fails with an IntegrityError, and the loser
+is told, after the rollback, what the winner took (``claim_problem`` / ``join_problem`` asked
+again, or ``CHANGED_MEANWHILE``). Operations here add rows; the request commits.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from domain import policy
 from core.extensions import db
+from core.timeutil import default_review_deadline
+from domain import policy
+from domain.errors import Conflict
 from models import (
     MEMBER_PRESENTING,
     PAPER_APPROVED,
@@ -25,7 +27,6 @@ from models import (
     Presentation,
     PresentationMember,
 )
-from core.timeutil import default_review_deadline, now_utc
 
 NOT_A_STUDENT = "Only students of this course sign up to present."
 ALREADY_PRESENTING = "You already present a paper in this course; each student presents one paper."
@@ -40,12 +41,8 @@ WRITES_SUMMARY = "You write this presentation's summary, so you cannot also pres
 CHANGED_MEANWHILE = "Someone else changed the schedule at the same moment. Check it and try again."
 
 
-class SignupError(Exception):
+class SignupError(Conflict):
     """A claim or join that cannot be made; ``message`` is what the student is shown."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # --------------------------------------------------------------------------- what is taken
@@ -181,13 +178,9 @@ def claim_problem(course: Course, user, paper_id: int, session_id: int, slot: in
     return None
 
 
-def claim(course: Course, user, paper_id: int, session_id: int, slot: int) -> Presentation:
-    """Create the student's presentation of a paper in a free slot, or raise SignupError."""
-
-    def problem() -> Optional[str]:
-        return claim_problem(course, user, paper_id, session_id, slot, now_utc())
-
-    _refuse_if(problem())
+def claim(course: Course, user, paper_id: int, session_id: int, slot: int, now: datetime) -> Presentation:
+    """Add the student's presentation of a paper in a free slot, or raise SignupError."""
+    _refuse_if(claim_problem(course, user, paper_id, session_id, slot, now))
     session = db.session.get(ClassSession, session_id)
     presentation = Presentation(
         course_id=course.id,
@@ -202,7 +195,6 @@ def claim(course: Course, user, paper_id: int, session_id: int, slot: int) -> Pr
         PresentationMember(course_id=course.id, user_id=user.id, kind=MEMBER_PRESENTING, seat=1)
     )
     db.session.add(presentation)
-    commit_or_explain(problem)
     return presentation
 
 
@@ -223,14 +215,9 @@ def join_problem(course: Course, user, presentation: Presentation, now: datetime
     return None
 
 
-def join(course: Course, user, presentation: Presentation) -> PresentationMember:
+def join(course: Course, user, presentation: Presentation, now: datetime) -> PresentationMember:
     """Add the student to the presenting group in its next free seat, or raise SignupError."""
-
-    def problem() -> Optional[str]:
-        db.session.expire(presentation)
-        return join_problem(course, user, presentation, now_utc())
-
-    _refuse_if(problem())
+    _refuse_if(join_problem(course, user, presentation, now))
     member = PresentationMember(
         course_id=course.id,
         presentation_id=presentation.id,
@@ -239,19 +226,9 @@ def join(course: Course, user, presentation: Presentation) -> PresentationMember
         seat=free_seat(presentation, course.presentation_group_size),
     )
     db.session.add(member)
-    commit_or_explain(problem)
     return member
 
 
 def _refuse_if(problem: Optional[str]) -> None:
     if problem:
         raise SignupError(problem)
-
-
-def commit_or_explain(problem: Callable[[], Optional[str]]) -> None:
-    """Commit; if a unique constraint refuses it, roll back and raise what is now in the way."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise SignupError(problem() or CHANGED_MEANWHILE) from None

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain import audit
-from blueprints.integrity import summarise
+from domain.integrity import summarise
 from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
 from core.extensions import db
 from models import AuditEvent

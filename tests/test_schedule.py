@@ -128,9 +128,9 @@ def test_one_paper_per_student(course, student, session, make, login_as, clock):
 def test_one_paper_per_student_through_claim(course, student, session, make, clock):
     from domain import signup
 
-    signup.claim(course, student, make.paper(course).id, session.id, 1)
+    signup.claim(course, student, make.paper(course).id, session.id, 1, T0)
     with pytest.raises(signup.SignupError) as err:
-        signup.claim(course, student, make.paper(course).id, session.id, 2)
+        signup.claim(course, student, make.paper(course).id, session.id, 2, T0)
     assert err.value.message == signup.ALREADY_PRESENTING
 
 

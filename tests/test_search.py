@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from blueprints.search import query_terms, snippet
+from domain.search import query_terms, snippet
 from conftest import ROLE_INSTRUCTOR, T0
 from core.extensions import db
 from models import AuditEvent

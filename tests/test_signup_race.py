@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from blueprints.common import committed
 from domain import signup
 from conftest import ROLE_STUDENT, T0
 from core.extensions import db
@@ -189,13 +190,15 @@ def test_claim_in_two_app_contexts_same_paper(app, course, session, make, clock,
     def claimer(user_id, slot):
         def call():
             with app.app_context():
+                course, user = db.session.get(Course, course_id), db.session.get(User, user_id)
                 try:
-                    pres = signup.claim(
-                        db.session.get(Course, course_id), db.session.get(User, user_id), paper_id, session_id, slot
-                    )
-                    return ("won", pres.id)
+                    pres = signup.claim(course, user, paper_id, session_id, slot, T0)
                 except signup.SignupError as exc:
                     return ("lost", exc.message)
+                # The request commits; when the database refuses the row, the loser is told why.
+                if committed():
+                    return ("won", pres.id)
+                return ("lost", signup.claim_problem(course, user, paper_id, session_id, slot, T0))
 
         return call
 

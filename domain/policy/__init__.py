@@ -70,11 +70,14 @@ from domain.policy.reviews import (  # noqa: F401
     visible_reviews,
 )
 from domain.policy.schedule import (  # noqa: F401
+    can_decide_proposals,
     can_edit_slides,
+    can_propose_paper,
     can_sign_up,
     can_view_summary,
     can_write_summary,
     is_summary_open,
+    is_summary_writer,
 )
 from domain.policy.feedback import (  # noqa: F401
     can_manage_talks,
