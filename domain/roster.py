@@ -1,4 +1,5 @@
-"""Course roster operations: enrolling people one by one or from a CSV file, and role rules.
+"""Course roster operations: enrolling people one by one, from a CSV file or with the join
+code, changing roles and removing members, and the rule that a course keeps an instructor.
 
 Nothing here commits: callers commit once, so a CSV import is all-or-nothing.
 """
@@ -11,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
-from domain.accounts import find_user_by_email, new_user, normalise_email
 from core.extensions import db
+from domain import audit, policy
+from domain.accounts import find_user_by_email, new_user, normalise_email
+from domain.errors import Conflict
 from models import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLES, Course, Enrollment, User
 
 MAX_CSV_BYTES = 200_000
@@ -207,3 +211,82 @@ def import_rows(course: Course, rows: list[RosterRow]) -> list[tuple[Enrollment,
     if not all(row.ok for row in rows):
         raise ValueError("a roster with errors cannot be imported")
     return [enroll_person(course, row.name, row.email, row.role) for row in rows]
+
+
+# --------------------------------------------------------------------------- the roster page and changes
+
+LAST_INSTRUCTOR_DEMOTED = "A course needs an instructor: make someone else instructor first."
+LAST_INSTRUCTOR_REMOVED = "A course needs an instructor: the last instructor cannot be removed."
+
+
+def members_query(course: Course, role: str = "", text: str = ""):
+    """The course's enrollments by name, narrowed to a role and to text in the name or e-mail."""
+    query = (
+        select(Enrollment)
+        .join(User, User.id == Enrollment.user_id)
+        .where(Enrollment.course_id == course.id)
+        .options(selectinload(Enrollment.user))
+        .order_by(func.lower(User.display_name), User.id)
+    )
+    if role in ROLES:
+        query = query.where(Enrollment.role == role)
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(User.display_name).like(pattern), func.lower(User.email).like(pattern)))
+    return query
+
+
+def is_enrolled_email(course: Course, email: str) -> bool:
+    """Someone with this e-mail address is already enrolled in the course."""
+    user = find_user_by_email(email)
+    return user is not None and enrollment_of(course.id, user.id) is not None
+
+
+def change_role(enrollment: Enrollment, role: str, actor_id: int) -> bool:
+    """Give the member a new role (audited); False when it is the same role.
+
+    Raises Conflict when the course's last instructor would lose the role.
+    """
+    if role == enrollment.role:
+        return False
+    if is_last_instructor(enrollment):
+        raise Conflict(LAST_INSTRUCTOR_DEMOTED)
+    audit.record(
+        "roster.role_change", enrollment.course_id, actor_id, subject_id=enrollment.user_id,
+        old=enrollment.role, new=role,
+    )
+    enrollment.role = role
+    db.session.flush()
+    return True
+
+
+def remove(enrollment: Enrollment, actor_id: int) -> None:
+    """Take the member out of the course (audited); raises Conflict for the last instructor."""
+    if is_last_instructor(enrollment):
+        raise Conflict(LAST_INSTRUCTOR_REMOVED)
+    audit.record(
+        "roster.remove", enrollment.course_id, actor_id, subject_id=enrollment.user_id, role=enrollment.role
+    )
+    db.session.delete(enrollment)
+    db.session.flush()
+
+
+# --------------------------------------------------------------------------- joining with the code
+
+
+def join_problem(course: Optional[Course], user) -> Optional[str]:
+    """Why the user cannot join this course (found by its join code) as a student, or None."""
+    if course is None:
+        return "No course has this join code. Check it with your instructor."
+    if not course.join_enabled:
+        return "This course is not accepting students with its join code right now. Ask your instructor."
+    if policy.is_member(user, course.id):
+        return f"You are already enrolled in {course.title}."
+    return None
+
+
+def join_as_student(course: Course, user) -> Enrollment:
+    """Enroll the user as a student of a course whose code they gave (check ``join_problem`` first)."""
+    enrollment = Enrollment(user_id=user.id, course_id=course.id, role=ROLE_STUDENT)
+    db.session.add(enrollment)
+    return enrollment
