@@ -12,7 +12,7 @@ from flask import render_template
 from flask_login import login_user
 from sqlalchemy import func, select
 
-from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_TA, T0
 from core.extensions import db
 from models import PanelRoom, Question, VerdictVote, Vote
 
@@ -78,10 +78,12 @@ def test_critic_gets_the_participant_room_with_ask_form(login_as, people, presen
     room = room_of(presentation)
     assert f'data-room-id="{room.id}"' in html
     assert 'data-role="critic"' in html
-    assert 'id="ask-text"' in html and 'maxlength="500"' in html
+    assert 'id="ask-text"' in html and 'maxlength="500"' in html and "0 / 500 characters" in html
+    assert """data-limits='{"answer": 1000, "extend_minutes": 60, "phase_minutes": 240, "question": 500, "reason": 300}'""" in html
     assert "Anonymous to the class (the instructor still sees your name)" in html
     assert 'aria-live="polite"' in html
-    assert "js/panel_participant.js" in html and "js/panel_common.js" in html
+    assert '<script type="module" src="/static/js/panel/participant.js"></script>' in html
+    assert "js/panel_common.js" not in html  # the shared code is imported by the page's module
     assert "vendor/socket.io.min.js" in html
 
 
@@ -119,7 +121,7 @@ def test_console_for_staff(login_as, people, presentation, who):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert 'data-role="moderator"' in html
-    assert "js/panel_moderator.js" in html
+    assert '<script type="module" src="/static/js/panel/moderator.js"></script>' in html
     for phase in ("scheduled", "presenting", "panel", "closed"):
         assert f'data-set-phase="{phase}"' in html
     assert f"/courses/{presentation.course_id}/panel/participation.csv" in html
@@ -246,7 +248,7 @@ def test_transcript_follows_the_room_and_hides_anonymous_names_from_students(log
     room = make_room(login_as, people, presentation)
     answered(room, people["anon"], "Anonymous answered question", anonymous=True, minutes=2,
              claimed_by_id=people["author"].id)
-    answered(room, people["critic"], "Named answered question " + XSS, minutes=1)
+    answered(room, people["critic"], "Named answered question " + XSS, minutes=1, from_review=True)
     add_question(room, people["critic"], "Still queued question")
     add_question(room, people["critic"], "Pending question text", state="pending")
 
@@ -255,7 +257,10 @@ def test_transcript_follows_the_room_and_hides_anonymous_names_from_students(log
         assert "Anonymous answered question" in html
         assert ANON_NAME not in html
         assert "an anonymous critic" in html
-        assert "Carl Critic" in html or who == "critic"
+        # The critic's own question names them as "You"; everyone else sees their name.
+        assert ("Asked by You" in html) == (who == "critic")
+        assert ("Asked by Carl Critic" in html) == (who == "author")
+        assert "from a review" not in html
         assert "Still queued question" not in html and "Pending question text" not in html
         assert XSS not in html and "&lt;img src=x" in html
         assert html.index("Named answered question") < html.index("Anonymous answered question")
@@ -263,6 +268,8 @@ def test_transcript_follows_the_room_and_hides_anonymous_names_from_students(log
 
     staff = login_as(people["instructor"]).get(url(presentation, "transcript")).get_data(as_text=True)
     assert ANON_NAME in staff
+    assert staff.count("from a review") == 1
+    assert '<span class="badge muted">from a review</span> Named answered question' in staff
     assert login_as(people["stranger"]).get(url(presentation, "transcript")).status_code == 404
 
 

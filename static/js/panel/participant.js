@@ -1,30 +1,29 @@
 // The panel room for critics and authors: ask, vote, claim and answer, follow up, verdict.
-(function () {
-  "use strict";
-  var P = window.Panel;
-  if (!P) return;
+import {detailsForm, el, field, setText, show} from "./dom.js";
+import {questionCard} from "./render.js";
+import {open} from "./room.js";
+
+function start() {
   var root = document.getElementById("panel-room");
   var role = root.dataset.role;
-  var userId = Number(root.dataset.userId);
-  var limits = JSON.parse(root.dataset.limits || "{}");
-  var MAX_QUESTION = limits.question;
-  var MAX_ANSWER = limits.answer;
-  var room = P.open({render: render});
+  var room = open({render: render});
   if (!room) return;
+  var MAX_QUESTION = room.limits.question;
+  var MAX_ANSWER = room.limits.answer;
   var hook = function (name) { return room.hook(name); };
 
   // ------------------------------------------------------------------ question cards
 
   function createCard(q) {
-    var node = P.questionCard(q);
+    var node = questionCard(q);
     var actions = node.querySelector(".q-actions");
-    var vote = P.el("button", {type: "button", class: "secondary q-vote", "aria-pressed": "false"}, [
-      P.el("span", {"aria-hidden": "true", text: "▲ "}), "Upvote ", P.el("span", {class: "q-vote-count"})
+    var vote = el("button", {type: "button", class: "secondary q-vote", "aria-pressed": "false"}, [
+      el("span", {"aria-hidden": "true", text: "▲ "}), "Upvote ", el("span", {class: "q-vote-count"})
     ]);
     vote.addEventListener("click", function () { toggleVote(vote, node.q); });
     actions.appendChild(vote);
     if (role === "author") {
-      var claim = P.el("button", {type: "button", class: "secondary q-claim", "aria-pressed": "false"});
+      var claim = el("button", {type: "button", class: "secondary q-claim", "aria-pressed": "false"});
       claim.addEventListener("click", function () {
         room.run(claim, "claim", {question_id: node.q.id});
       });
@@ -40,22 +39,22 @@
     room.fillCard(node, q);
     var votable = (q.state === "queued" || q.state === "live");
     var vote = node.querySelector(".q-vote");
-    P.show(vote, votable);
+    show(vote, votable);
     vote.disabled = !room.canVote();
     vote.setAttribute("aria-pressed", room.state.myVotes[q.id] ? "true" : "false");
-    P.setText(vote.querySelector(".q-vote-count"), "(" + q.votes + ")");
+    setText(vote.querySelector(".q-vote-count"), "(" + q.votes + ")");
     var claim = node.querySelector(".q-claim");
     if (claim) {
-      var ours = q.claimed_by_id === userId;
-      P.show(claim, votable);
+      var ours = room.claimedByMe(q);
+      show(claim, votable);
       claim.setAttribute("aria-pressed", ours ? "true" : "false");
-      P.setText(claim, ours ? "Release our claim" : "We'll take this");
+      setText(claim, ours ? "Release our claim" : "We'll take this");
     }
     var answer = node.querySelector(".q-answer-form");
-    if (answer) P.show(answer, votable);
+    if (answer) show(answer, votable);
     var followUp = node.querySelector(".q-follow-up");
     if (followUp) {
-      P.show(followUp, q.mine && q.state === "answered" && !!room.state.room && room.state.room.follow_ups_allowed
+      show(followUp, q.mine && q.state === "answered" && !!room.state.room && room.state.room.follow_ups_allowed
         && room.canAsk() && !room.hasFollowUp(q));
     }
   }
@@ -72,13 +71,13 @@
   function answerForm(node) {
     var id = "answer-" + node.q.id;
     var outcomes = room.codes("outcome").map(function (key) {
-      return P.el("label", {class: "check"}, [
-        P.el("input", {type: "radio", name: id + "-outcome", value: key}), " " + room.label("outcome", key)
+      return el("label", {class: "check"}, [
+        el("input", {type: "radio", name: id + "-outcome", value: key}), " " + room.label("outcome", key)
       ]);
     });
-    return P.detailsForm("q-answer-form", "Record an answer", [
-      P.field("Short written answer (optional)", P.el("textarea", {id: id + "-text", rows: "3", maxlength: String(MAX_ANSWER)})),
-      P.el("fieldset", {}, [P.el("legend", {text: "Outcome"})].concat(outcomes))
+    return detailsForm("q-answer-form", "Record an answer", [
+      field("Short written answer (optional)", el("textarea", {id: id + "-text", rows: "3", maxlength: String(MAX_ANSWER)})),
+      el("fieldset", {}, [el("legend", {text: "Outcome"})].concat(outcomes))
     ], "Save answer", function (form, submit, fail) {
       var chosen = form.querySelector("input[type=radio]:checked");
       if (!chosen) { fail("Choose an outcome: rebutted, conceded or deferred."); return; }
@@ -94,8 +93,8 @@
 
   function followUpForm(node) {
     var id = "follow-up-" + node.q.id;
-    return P.detailsForm("q-follow-up", "Ask a follow-up", [
-      P.field("Your follow-up question", P.el("textarea", {id: id, rows: "2", maxlength: String(MAX_QUESTION)}))
+    return detailsForm("q-follow-up", "Ask a follow-up", [
+      field("Your follow-up question", el("textarea", {id: id, rows: "2", maxlength: String(MAX_QUESTION)}))
     ], "Send follow-up", function (form, submit, fail) {
       var text = form.querySelector("textarea").value.trim();
       if (!text) { fail("Write your follow-up first (1–" + MAX_QUESTION + " characters)."); return; }
@@ -120,11 +119,11 @@
     var askError = hook("ask-error");
     var anonymous = askForm.querySelector("input[name=anonymous]");
     var countChars = function () {
-      P.setText(askCount, askText.value.trim().length + " / " + MAX_QUESTION + " characters");
+      setText(askCount, askText.value.trim().length + " / " + MAX_QUESTION + " characters");
     };
     var askFail = function (text) {
-      P.setText(askError, text);
-      P.show(askError, !!text);
+      setText(askError, text);
+      show(askError, !!text);
       askText.setAttribute("aria-invalid", text ? "true" : "false");
     };
     askText.addEventListener("input", countChars);
@@ -153,7 +152,7 @@
           if (!ack.ok) return;
           room.message(sentText(ack), "ok");
           button.dataset.sent = "true";
-          P.setText(button, "Sent");
+          setText(button, "Sent");
           button.disabled = true;
           askText.focus();
         });
@@ -165,9 +164,9 @@
     if (!askForm) return;
     var open = room.canAsk();
     var closed = room.state.room && room.state.room.phase === "closed";
-    P.setText(hook("ask-closed"), closed ? "The room is closed: no more questions." : "Questions open when the talk starts.");
-    P.show(hook("ask-closed"), !open && !room.state.muted);
-    P.show(hook("muted-note"), room.state.muted);
+    setText(hook("ask-closed"), closed ? "The room is closed: no more questions." : "Questions open when the talk starts.");
+    show(hook("ask-closed"), !open && !room.state.muted);
+    show(hook("muted-note"), room.state.muted);
     askForm.querySelectorAll("textarea, input, button").forEach(function (control) { control.disabled = !open; });
     root.querySelectorAll("[data-push]").forEach(function (button) {
       button.disabled = !open || button.dataset.sent === "true";
@@ -191,15 +190,15 @@
   function renderVerdict() {
     var s = room.state;
     if (verdictForm) {
-      P.show(hook("verdict-section"), room.canGiveVerdict());
+      show(hook("verdict-section"), room.canGiveVerdict());
       if (s.myVerdict && !verdictForm.contains(document.activeElement)) {
         var mine = verdictForm.querySelector("input[value='" + s.myVerdict + "']");
         if (mine) mine.checked = true;
       }
-      P.setText(hook("my-verdict"), s.myVerdict ? "Your verdict: " + room.label("verdict", s.myVerdict) + ". You can change it while the poll is open." : "");
+      setText(hook("my-verdict"), s.myVerdict ? "Your verdict: " + room.label("verdict", s.myVerdict) + ". You can change it while the poll is open." : "");
     }
-    P.show(hook("verdict-results"), !!s.verdict);
-    if (s.verdict) P.setText(hook("verdict-counts"), room.verdictText(s.verdict));
+    show(hook("verdict-results"), !!s.verdict);
+    if (s.verdict) setText(hook("verdict-counts"), room.verdictText(s.verdict));
   }
 
   // ------------------------------------------------------------------ the page
@@ -216,9 +215,11 @@
     if (hook("mine")) {
       var mine = room.questionsIn(["pending", "dismissed", "merged"]).filter(function (q) { return q.mine; });
       list("mine", mine);
-      P.show(hook("mine-section"), mine.length > 0);
+      show(hook("mine-section"), mine.length > 0);
     }
     renderAsk();
     renderVerdict();
   }
-})();
+}
+
+start();

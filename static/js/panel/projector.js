@@ -1,17 +1,18 @@
 // The projector view. It draws only the room's public state, fetched from the page's
 // projector.json (built for the whole class, whoever is logged in on the projector); the
 // socket just says when something changed.
-(function () {
-  "use strict";
-  var P = window.Panel;
-  if (!P) return;
+import {setText, show} from "./dom.js";
+import {questionCard} from "./render.js";
+import {open} from "./room.js";
+
+function start() {
   var root = document.getElementById("panel-room");
   var url = root.dataset.stateUrl;
   var timer = null;
   var busy = false;
   var again = false;
 
-  var room = P.open({render: soon, joined: soon, quiet: true});
+  var room = open({render: soon, joined: soon, quiet: true});
   if (!room) return;
 
   function soon() {
@@ -36,7 +37,7 @@
   }
 
   function createCard(q) {
-    return P.questionCard(q);
+    return questionCard(q);
   }
 
   function draw(state) {
@@ -45,11 +46,13 @@
     room.renderHead();
     room.list("live", state.live ? [state.live] : [], createCard, room.fillCard.bind(room));
     room.list("queue", state.queue, createCard, room.fillCard.bind(room));
-    P.show(room.hook("verdict-results"), !!state.verdict);
-    if (state.verdict) P.setText(room.hook("verdict-counts"), room.verdictText(state.verdict));
+    show(room.hook("verdict-results"), !!state.verdict);
+    if (state.verdict) setText(room.hook("verdict-counts"), room.verdictText(state.verdict));
   }
 
   // A projector runs for hours: refresh now and then even if an event was missed.
   window.setInterval(soon, 30000);
   soon();
-})();
+}
+
+start();

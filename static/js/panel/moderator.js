@@ -1,17 +1,18 @@
 // The moderator console: approve, dismiss, edit, merge, pin, order, set live, answered,
 // reopen; phases, timer and room settings; who is in the room, and muting.
-(function () {
-  "use strict";
-  var P = window.Panel;
-  if (!P) return;
+import {detailsForm, el, field, setText, show, syncList} from "./dom.js";
+import {questionCard} from "./render.js";
+import {open} from "./room.js";
+
+function start() {
   var root = document.getElementById("panel-room");
-  var limits = JSON.parse(root.dataset.limits || "{}");
-  var MAX_QUESTION = limits.question;
-  var MAX_REASON = limits.reason;
   var muted = {};
 
-  var room = P.open({render: render});
+  var room = open({render: render});
   if (!room) return;
+  var limits = room.limits;
+  var MAX_QUESTION = limits.question;
+  var MAX_REASON = limits.reason;
   var hook = function (name) { return room.hook(name); };
 
   // Every action on a question carries the version this console showed; a stale one comes
@@ -29,7 +30,7 @@
   }
 
   function button(text, cls, onClick) {
-    var b = P.el("button", {type: "button", class: cls || "secondary", text: text});
+    var b = el("button", {type: "button", class: cls || "secondary", text: text});
     b.addEventListener("click", function () { onClick(b); });
     return b;
   }
@@ -37,7 +38,7 @@
   // ------------------------------------------------------------------ question cards
 
   function createCard(q) {
-    var node = P.questionCard(q);
+    var node = questionCard(q);
     var actions = node.querySelector(".q-actions");
     var id = "mod-" + q.id;
     actions.appendChild(button("Approve", "q-approve", function (b) { questionAction(b, "approve", node, {}, "Approved."); }));
@@ -48,30 +49,30 @@
     }));
     actions.appendChild(button("Reopen", "secondary q-reopen", function (b) { questionAction(b, "reopen", node, {}, "Back in the queue."); }));
 
-    node.appendChild(P.detailsForm("q-order", "Order", [
-      P.field("Order among equal votes (lower first)", P.el("input", {type: "number", id: id + "-rank", step: "any"}))
+    node.appendChild(detailsForm("q-order", "Order", [
+      field("Order among equal votes (lower first)", el("input", {type: "number", id: id + "-rank", step: "any"}))
     ], "Set order", function (form, submit, fail) {
       var rank = parseFloat(form.querySelector("input").value);
       if (isNaN(rank)) { fail("Give the order as a number."); return; }
       questionAction(submit, "reorder", node, {rank: rank}, "Order set.");
     }));
-    node.appendChild(P.detailsForm("q-edit", "Edit", [
-      P.field("Question text", P.el("textarea", {id: id + "-text", rows: "3", maxlength: String(MAX_QUESTION)}))
+    node.appendChild(detailsForm("q-edit", "Edit", [
+      field("Question text", el("textarea", {id: id + "-text", rows: "3", maxlength: String(MAX_QUESTION)}))
     ], "Save text", function (form, submit, fail) {
       var text = form.querySelector("textarea").value.trim();
       if (!text) { fail("The question cannot be empty."); return; }
       questionAction(submit, "edit", node, {text: text}, "Question edited; the original is kept in the audit log.")
         .then(function (ack) { if (ack.ok) form.parentNode.open = false; });
     }));
-    node.appendChild(P.detailsForm("q-merge", "Merge into…", [
-      P.field("Duplicate of", P.el("select", {id: id + "-into"}))
+    node.appendChild(detailsForm("q-merge", "Merge into…", [
+      field("Duplicate of", el("select", {id: id + "-into"}))
     ], "Merge", function (form, submit, fail) {
       var into = parseInt(form.querySelector("select").value, 10);
       if (!into) { fail("Choose the question to merge into."); return; }
       questionAction(submit, "merge", node, {into_id: into}, "Merged; the votes carried over.");
     }));
-    node.appendChild(P.detailsForm("q-dismiss", "Dismiss…", [
-      P.field("Reason, shown only to the asker (optional)", P.el("input", {type: "text", id: id + "-reason", maxlength: String(MAX_REASON)}))
+    node.appendChild(detailsForm("q-dismiss", "Dismiss…", [
+      field("Reason, shown only to the asker (optional)", el("input", {type: "text", id: id + "-reason", maxlength: String(MAX_REASON)}))
     ], "Dismiss", function (form, submit, fail) {
       questionAction(submit, "dismiss", node, {reason: form.querySelector("input").value.trim()}, "Dismissed.")
         .then(function (ack) { if (ack.ok) form.reset(); });
@@ -85,18 +86,18 @@
   function updateCard(node, q) {
     room.fillCard(node, q);
     var s = q.state, open = (s === "pending" || s === "queued" || s === "live");
-    P.show(node.querySelector(".q-approve"), s === "pending");
-    P.show(node.querySelector(".q-set-live"), s === "queued");
-    P.show(node.querySelector(".q-answered"), s === "queued" || s === "live");
+    show(node.querySelector(".q-approve"), s === "pending");
+    show(node.querySelector(".q-set-live"), s === "queued");
+    show(node.querySelector(".q-answered"), s === "queued" || s === "live");
     var pin = node.querySelector(".q-pin");
-    P.show(pin, s === "queued" || s === "live");
+    show(pin, s === "queued" || s === "live");
     pin.setAttribute("aria-pressed", q.pinned ? "true" : "false");
-    P.setText(pin, q.pinned ? "Unpin" : "Pin");
-    P.show(node.querySelector(".q-reopen"), s === "answered" || s === "dismissed");
-    P.show(node.querySelector(".q-order"), s === "pending" || s === "queued");
-    P.show(node.querySelector(".q-edit"), open);
-    P.show(node.querySelector(".q-merge"), s === "pending" || s === "queued");
-    P.show(node.querySelector(".q-dismiss"), open);
+    setText(pin, q.pinned ? "Unpin" : "Pin");
+    show(node.querySelector(".q-reopen"), s === "answered" || s === "dismissed");
+    show(node.querySelector(".q-order"), s === "pending" || s === "queued");
+    show(node.querySelector(".q-edit"), open);
+    show(node.querySelector(".q-merge"), s === "pending" || s === "queued");
+    show(node.querySelector(".q-dismiss"), open);
     var text = node.querySelector(".q-edit textarea");
     if (document.activeElement !== text) text.value = q.text;
     var rank = node.querySelector(".q-order input");
@@ -111,10 +112,10 @@
     var targets = room.questionsIn(["pending", "queued", "live", "answered"]).filter(function (t) { return t.id !== q.id; });
     var chosen = select.value;
     while (select.firstChild) select.removeChild(select.firstChild);
-    select.appendChild(P.el("option", {value: "", text: "Choose a question"}));
+    select.appendChild(el("option", {value: "", text: "Choose a question"}));
     targets.forEach(function (t) {
       var short = t.text.length > 80 ? t.text.slice(0, 77) + "…" : t.text;
-      select.appendChild(P.el("option", {value: String(t.id), text: "#" + t.id + " " + short}));
+      select.appendChild(el("option", {value: String(t.id), text: "#" + t.id + " " + short}));
     });
     select.value = chosen;
   }
@@ -131,17 +132,17 @@
 
   function renderPeople() {
     var names = room.state.presenceNames || [];
-    P.syncList(hook("people"), names, function (p) { return p.user_id; }, function (p) {
-      var item = P.el("li", {}, [P.el("span", {class: "who"}), " "]);
+    syncList(hook("people"), names, function (p) { return p.user_id; }, function (p) {
+      var item = el("li", {}, [el("span", {class: "who"}), " "]);
       if (p.role !== "moderator") item.appendChild(button("Mute", "secondary person-mute", function (b) { mute(b, item.person.user_id); }));
       return item;
     }, function (item, p) {
       item.person = p;
-      P.setText(item.querySelector(".who"), p.name + " (" + room.label("role", p.role) + ")");
+      setText(item.querySelector(".who"), p.name + " (" + room.label("role", p.role) + ")");
       var b = item.querySelector(".person-mute");
-      if (b) { b.disabled = !!muted[p.user_id]; P.setText(b, muted[p.user_id] ? "Muted" : "Mute"); }
+      if (b) { b.disabled = !!muted[p.user_id]; setText(b, muted[p.user_id] ? "Muted" : "Mute"); }
     });
-    P.show(hook("people-empty"), names.length === 0);
+    show(hook("people-empty"), names.length === 0);
   }
 
   // ------------------------------------------------------------------ phase, timer, settings
@@ -194,11 +195,13 @@
   function render() {
     var live = room.live();
     list("live", live ? [live] : []);
-    P.setText(hook("pending-count"), String(list("pending", room.questionsIn(["pending"])).length));
+    setText(hook("pending-count"), String(list("pending", room.questionsIn(["pending"])).length));
     list("queue", room.queued());
     list("done", room.questionsIn(["answered", "dismissed", "merged"], "answered_at").reverse());
     renderPeople();
     renderControls();
-    P.setText(hook("verdict-counts"), room.verdictText(room.state.verdict));
+    setText(hook("verdict-counts"), room.verdictText(room.state.verdict));
   }
-})();
+}
+
+start();
