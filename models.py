@@ -842,3 +842,121 @@ class PeerFeedback(db.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status == FEEDBACK_SUBMITTED
+
+
+# --------------------------------------------------------------------------- the gradebook (SPEC §6)
+
+CATEGORY_DISCUSSION = "discussion"
+CATEGORY_REVIEWS = "reviews"
+CATEGORY_PRESENTATION = "presentation"
+CATEGORY_PROJECT = "project"
+CATEGORY_KEYS = (CATEGORY_DISCUSSION, CATEGORY_REVIEWS, CATEGORY_PRESENTATION, CATEGORY_PROJECT)
+
+RUBRIC_REVIEW = "review"
+RUBRIC_PRESENTATION = "presentation"
+RUBRIC_MILESTONE = "milestone"
+RUBRIC_KINDS = (RUBRIC_REVIEW, RUBRIC_PRESENTATION, RUBRIC_MILESTONE)
+
+
+class GradebookSettings(db.Model):
+    """A course's gradebook settings beside ``Course.late_penalty_per_day``: cap, floor, statistics."""
+
+    __tablename__ = "gradebook_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), unique=True)
+    # The late penalty never exceeds this many percent (None: up to 100).
+    late_cap_percent: Mapped[Optional[float]] = mapped_column(Float)
+    # A late grade never falls below this percent of full marks (unless it was lower before).
+    late_floor_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    # Whether students see class statistics of posted items (never under five grades: G3).
+    stats_to_students: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Points per figure of the discussion proposal, e.g. {"asked": 1, "answered": 3, ...}.
+    discussion_formula: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Whether the presenting group's "helpful" marks count in the peer-feedback item.
+    feedback_quality: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class GradeCategory(db.Model):
+    """One of a course's grade categories with its weight in the total (weights sum to 100)."""
+
+    __tablename__ = "grade_categories"
+    __table_args__ = (UniqueConstraint("course_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(80))
+    weight: Mapped[float] = mapped_column(Float)
+    # Drop the lowest N graded items of the category (reviews).
+    drop_lowest: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    items: Mapped[list["GradeItem"]] = relationship(
+        back_populates="category", order_by="GradeItem.position, GradeItem.id"
+    )
+
+
+class GradeItem(db.Model):
+    """A graded thing within a category (a review, the presentation, a milestone…), posted or held."""
+
+    __tablename__ = "grade_items"
+    __table_args__ = (UniqueConstraint("course_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("grade_categories.id", ondelete="CASCADE"), index=True)
+    # "review:<presentation id>", "presentation", "project:proposal", "discussion", …
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    rubric_kind: Mapped[Optional[str]] = mapped_column(String(12))
+    presentation_id: Mapped[Optional[int]] = mapped_column(ForeignKey("presentations.id", ondelete="CASCADE"))
+    milestone_kind: Mapped[Optional[str]] = mapped_column(String(12))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Held until staff post: nothing of the item reaches a student before (G1).
+    posted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    posted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    category: Mapped[GradeCategory] = relationship(back_populates="items")
+    presentation: Mapped[Optional[Presentation]] = relationship()
+
+
+class Rubric(db.Model):
+    """The instructor's criteria for one kind of item: a list of {"key", "label", "points"}."""
+
+    __tablename__ = "rubrics"
+    __table_args__ = (UniqueConstraint("course_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class Grade(db.Model):
+    """One student's grade on one item: rubric points or a score, comment, and the late adjustment."""
+
+    __tablename__ = "grades"
+    __table_args__ = (UniqueConstraint("item_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("grade_items.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Points per rubric criterion key; empty when the score was entered directly.
+    rubric_points: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The percent before any late adjustment (from the rubric, or entered).
+    score: Mapped[Optional[float]] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # The stored late adjustment: how late against the reference deadline, and the penalty.
+    late_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    penalty_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    penalty_waived: Mapped[bool] = mapped_column(Boolean, default=False)
+    waive_reason: Mapped[str] = mapped_column(String(500), default="")
+    graded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    item: Mapped[GradeItem] = relationship()
+    student: Mapped[User] = relationship(foreign_keys=[student_id])

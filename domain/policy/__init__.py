@@ -106,3 +106,15 @@ from domain.policy.feedback import (  # noqa: F401
     visible_peer_feedback_count,
     visible_peer_feedback_list,
 )
+from domain.policy.grades import (  # noqa: F401
+    MIN_GRADES_FOR_STATISTICS,
+    can_edit_rubric,
+    can_enter_grades,
+    can_set_weights,
+    can_view_grade,
+    can_view_gradebook,
+    can_view_statistics,
+    can_waive_penalty,
+    grade_change,
+    is_posted,
+)

@@ -1,0 +1,300 @@
+"""The gradebook read model: every student × item with scores, late and missing marks,
+category subtotals and the running total, read in a constant number of queries.
+
+Staff read the whole book; a student's view is the same book built with ``posted_only`` for
+their own row, so nothing unposted enters it (G1). A review graded on the review page
+(``Review.grade``, 0–10) where the gradebook holds no grade of its own counts as that item's
+score ×10, with the late penalty of the review's own times; grading it on the rubric here
+replaces it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import select
+
+from core.extensions import db
+from domain import policy
+from domain.grades.arithmetic import (
+    adjusted_score,
+    category_percent,
+    dropped_indices,
+    histogram,
+    lateness_label,
+    median,
+    running_total,
+)
+from domain.grades.penalties import milestone_lateness, penalty_for, seconds_late
+from domain.grades.setup import ensure_gradebook, settings_for
+from models import (
+    MEMBER_PRESENTING,
+    REVIEW_SUBMITTED,
+    ROLE_STUDENT,
+    Course,
+    Enrollment,
+    Extension,
+    Grade,
+    GradebookSettings,
+    GradeCategory,
+    GradeItem,
+    Milestone,
+    MilestoneExtension,
+    MilestoneSubmission,
+    Presentation,
+    PresentationMember,
+    ProjectMember,
+    Review,
+    Rubric,
+    User,
+)
+
+REVIEW_PAGE_SCALE = 10.0  # Review.grade is out of 10
+
+
+@dataclass
+class Cell:
+    """One student's standing on one item."""
+
+    item_id: int
+    owed: bool = True
+    score: Optional[float] = None  # percent before the late adjustment
+    adjusted: Optional[float] = None  # percent that counts
+    penalty: float = 0.0
+    penalty_line: str = ""
+    waived: bool = False
+    waive_reason: str = ""
+    comment: str = ""
+    rubric_points: dict = field(default_factory=dict)
+    grade_id: Optional[int] = None
+    source: str = ""  # "gradebook", "review page" or "" (ungraded)
+    late: bool = False
+    missing: bool = False
+    dropped: bool = False
+
+    @property
+    def graded(self) -> bool:
+        return self.adjusted is not None
+
+
+@dataclass
+class Row:
+    """A student's line of the book."""
+
+    student_id: int
+    name: str
+    email: str
+    cells: dict[int, Cell]
+    categories: dict[int, Optional[float]] = field(default_factory=dict)
+    earned: float = 0.0
+    counted: float = 0.0
+    ungraded: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    """The course's gradebook as read at ``now``."""
+
+    course: Course
+    settings: GradebookSettings
+    categories: list[GradeCategory]
+    items: list[GradeItem]
+    rows: list[Row]
+    rubrics: dict[str, Rubric]
+
+    def items_of(self, category: GradeCategory) -> list[GradeItem]:
+        return [i for i in self.items if i.category_id == category.id]
+
+    def item(self, item_id: int) -> Optional[GradeItem]:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def row(self, student_id: int) -> Optional[Row]:
+        return next((r for r in self.rows if r.student_id == student_id), None)
+
+
+def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None, posted_only: bool = False) -> Book:
+    """The gradebook (one student's row when ``student_id``); ``posted_only`` leaves out every
+    item not yet posted at ``now``, as a student must see it."""
+    categories = ensure_gradebook(course)
+    settings = settings_for(course)
+    items = list(
+        db.session.scalars(select(GradeItem).where(GradeItem.course_id == course.id)
+                           .order_by(GradeItem.position, GradeItem.id))
+    )
+    order = {c.id: c.position for c in categories}
+    items.sort(key=lambda i: (order[i.category_id], i.position, i.id))
+    held = [i for i in items if not policy.is_posted(i, now)] if posted_only else []
+    if posted_only:
+        items = [i for i in items if policy.is_posted(i, now)]
+    rubrics = {r.kind: r for r in db.session.scalars(select(Rubric).where(Rubric.course_id == course.id))}
+    students_q = (
+        select(User.id, User.display_name, User.email)
+        .join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.course_id == course.id, Enrollment.role == ROLE_STUDENT)
+        .order_by(User.display_name, User.id)
+    )
+    if student_id is not None:
+        students_q = students_q.where(User.id == student_id)
+    students = db.session.execute(students_q).all()
+    facts = _facts(course, student_id)
+    item_ids = [i.id for i in items]
+    grades_q = select(Grade).where(Grade.course_id == course.id, Grade.item_id.in_(item_ids))
+    if student_id is not None:
+        grades_q = grades_q.where(Grade.student_id == student_id)
+    grades = {(g.item_id, g.student_id): g for g in db.session.scalars(grades_q)} if item_ids else {}
+    rows = []
+    for s in students:
+        cells = {i.id: _cell(course, settings, i, s.id, grades.get((i.id, s.id)), facts, now) for i in items}
+        row = Row(s.id, s.display_name, s.email, cells)
+        _subtotals(row, categories, items)
+        # Items still held are "not graded yet" to a student, whether or not staff graded them.
+        row.ungraded += [i.title for i in held if (i.presentation_id, s.id) not in facts.authors]
+        rows.append(row)
+    return Book(course, settings, categories, items, rows, rubrics)
+
+
+@dataclass
+class _Facts:
+    reviews: dict
+    extensions: dict
+    authors: set
+    presenters: set
+    groups: dict
+    milestone_versions: dict
+    milestone_deadlines: dict
+
+
+def _facts(course: Course, student_id: Optional[int]) -> _Facts:
+    """What the marks are made of, one query each: reviews, extensions, authorship, groups, milestones."""
+    def only(q, column):
+        return q.where(column == student_id) if student_id is not None else q
+
+    reviews = {
+        (r.presentation_id, r.author_id): r
+        for r in db.session.execute(
+            only(select(Review.presentation_id, Review.author_id, Review.status, Review.submitted_at, Review.grade,
+                        Review.feedback)
+                 .join(Presentation, Presentation.id == Review.presentation_id)
+                 .where(Presentation.course_id == course.id),
+                 Review.author_id)
+        )
+    }
+    extensions = {
+        (e.presentation_id, e.user_id): e.deadline
+        for e in db.session.execute(only(select(Extension.presentation_id, Extension.user_id, Extension.deadline)
+                                         .where(Extension.course_id == course.id), Extension.user_id))
+    }
+    members = db.session.execute(
+        only(select(PresentationMember.presentation_id, PresentationMember.user_id, PresentationMember.kind)
+             .where(PresentationMember.course_id == course.id), PresentationMember.user_id)
+    ).all()
+    groups = dict(db.session.execute(only(select(ProjectMember.user_id, ProjectMember.group_id)
+                                          .where(ProjectMember.course_id == course.id), ProjectMember.user_id)).all())
+    versions: dict = {}
+    deadlines: dict = {}
+    for kind, deadline, group_id, at, extended in db.session.execute(
+        select(Milestone.kind, Milestone.deadline, MilestoneSubmission.group_id, MilestoneSubmission.submitted_at,
+               MilestoneExtension.deadline)
+        .outerjoin(MilestoneSubmission, MilestoneSubmission.milestone_id == Milestone.id)
+        .outerjoin(MilestoneExtension, (MilestoneExtension.milestone_id == Milestone.id)
+                   & (MilestoneExtension.group_id == MilestoneSubmission.group_id))
+        .where(Milestone.course_id == course.id)
+    ):
+        deadlines[kind] = deadline
+        if group_id is not None:
+            versions.setdefault((kind, group_id), []).append((at, extended or deadline))
+    return _Facts(
+        reviews=reviews,
+        extensions=extensions,
+        authors={(m.presentation_id, m.user_id) for m in members},
+        presenters={m.user_id for m in members if m.kind == MEMBER_PRESENTING},
+        groups=groups,
+        milestone_versions=versions,
+        milestone_deadlines=deadlines,
+    )
+
+
+def _review_closes_at(course: Course, item: GradeItem, student_id: int, facts: _Facts) -> datetime:
+    deadline = facts.extensions.get((item.presentation_id, student_id), item.presentation.review_deadline)
+    return deadline + timedelta(minutes=course.grace_minutes or 0)
+
+
+def _cell(course, settings, item: GradeItem, student_id: int, grade: Optional[Grade], facts: _Facts, now) -> Cell:
+    cell = Cell(item.id)
+    late_seconds = 0
+    if item.presentation_id is not None:
+        if (item.presentation_id, student_id) in facts.authors:
+            cell.owed = False
+            return cell
+        review = facts.reviews.get((item.presentation_id, student_id))
+        closes_at = _review_closes_at(course, item, student_id, facts)
+        submitted = review is not None and review.status == REVIEW_SUBMITTED
+        if submitted:
+            late_seconds = seconds_late(review.submitted_at, closes_at)
+        else:
+            cell.missing = now > closes_at
+        if grade is None and submitted and review.grade is not None:
+            cell.source = "review page"
+            cell.score = 100.0 * review.grade / REVIEW_PAGE_SCALE
+            cell.comment = review.feedback or ""
+            cell.penalty = penalty_for(course, settings, late_seconds)
+    elif item.milestone_kind is not None:
+        group_id = facts.groups.get(student_id)
+        versions = facts.milestone_versions.get((item.milestone_kind, group_id), [])
+        late_seconds = milestone_lateness(versions)
+        deadline = facts.milestone_deadlines.get(item.milestone_kind)
+        cell.missing = not versions and deadline is not None and now > deadline
+    if grade is not None:
+        cell.source = "gradebook"
+        cell.grade_id = grade.id
+        cell.score = grade.score
+        cell.comment = grade.comment
+        cell.rubric_points = grade.rubric_points or {}
+        cell.penalty = grade.penalty_percent
+        cell.waived = grade.penalty_waived
+        cell.waive_reason = grade.waive_reason
+        late_seconds = grade.late_seconds
+    cell.late = late_seconds > 0
+    if cell.penalty > 0 and cell.score is not None:
+        cell.penalty_line = lateness_label(late_seconds, cell.penalty)
+    cell.adjusted = adjusted_score(cell.score, cell.penalty, settings.late_floor_percent, cell.waived)
+    return cell
+
+
+def _subtotals(row: Row, categories: list[GradeCategory], items: list[GradeItem]) -> None:
+    """Category percents (after drops, marked on the dropped cells) and the running total."""
+    pairs = []
+    for category in categories:
+        owed = [(i, row.cells[i.id]) for i in items if i.category_id == category.id and row.cells[i.id].owed]
+        graded = [(i, c) for i, c in owed if c.graded]
+        row.ungraded += [i.title for i, c in owed if not c.graded]
+        scored = [(c.adjusted, i.weight) for i, c in graded]
+        for index in dropped_indices(scored, category.drop_lowest):
+            graded[index][1].dropped = True
+        percent = category_percent(scored, category.drop_lowest)
+        row.categories[category.id] = percent
+        pairs.append((category.weight, percent))
+    row.earned, row.counted = running_total(pairs)
+
+
+@dataclass
+class ItemStatistics:
+    """Class statistics of one item (mean, median, a ten-band histogram)."""
+
+    count: int
+    mean: Optional[float]
+    median: Optional[float]
+    bands: list[int]
+
+
+def item_statistics(course: Course, item: GradeItem, now: datetime) -> ItemStatistics:
+    """Statistics of the item's counted grades over the whole class."""
+    book = read_book(course, now)
+    values = [r.cells[item.id].adjusted for r in book.rows if item.id in r.cells and r.cells[item.id].graded]
+    return statistics_of(values)
+
+
+def statistics_of(values: list[float]) -> ItemStatistics:
+    """Mean, median and histogram of percents."""
+    return ItemStatistics(len(values), sum(values) / len(values) if values else None, median(values), histogram(values))

@@ -1,0 +1,113 @@
+"""Entering grades: rubric points or a score, a comment, the stored late adjustment, waivers.
+
+Every change is audited (G4) with who, when, the old and new adjusted score and the reason.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import select
+
+from core.extensions import db
+from domain import audit, policy
+from domain.errors import Invalid
+from domain.grades.arithmetic import adjusted_score, rubric_score
+from domain.grades.penalties import lateness_for, penalty_for
+from domain.grades.setup import settings_for
+from models import Course, Grade, GradebookSettings, GradeItem, Rubric
+
+MAX_COMMENT = 5000
+
+
+def effective_score(grade: Grade, settings: GradebookSettings) -> Optional[float]:
+    """The grade's percent after its stored late adjustment (or without it, when waived)."""
+    return adjusted_score(grade.score, grade.penalty_percent, settings.late_floor_percent, grade.penalty_waived)
+
+
+def rubric_of(item: GradeItem) -> Optional[Rubric]:
+    """The rubric the item is graded on, if any."""
+    if item.rubric_kind is None:
+        return None
+    return db.session.scalar(select(Rubric).where(Rubric.course_id == item.course_id, Rubric.kind == item.rubric_kind))
+
+
+def _clean_points(rubric: Rubric, points: dict) -> dict:
+    cleaned = {}
+    for criterion in rubric.criteria:
+        value = points.get(criterion["key"])
+        if value in (None, ""):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise Invalid(f"Give a number for “{criterion['label']}”.")
+        if not 0 <= number <= float(criterion["points"]):
+            raise Invalid(f"“{criterion['label']}” takes 0 to {criterion['points']} points.")
+        cleaned[criterion["key"]] = number
+    return cleaned
+
+
+def record_grade(
+    course: Course,
+    item: GradeItem,
+    student_id: int,
+    actor_id: int,
+    now: datetime,
+    *,
+    rubric_points: Optional[dict] = None,
+    score: Optional[float] = None,
+    comment: str = "",
+    reason: str = "",
+) -> Optional[Grade]:
+    """Store a student's grade on the item from rubric points (rubric items) or a percent score,
+    with the late adjustment their work carries; audited. Nothing entered: nothing changes."""
+    settings = settings_for(course)
+    grade = db.session.scalar(select(Grade).where(Grade.item_id == item.id, Grade.student_id == student_id))
+    rubric = rubric_of(item)
+    points: dict = {}
+    if rubric is not None and rubric_points is not None:
+        points = _clean_points(rubric, rubric_points)
+        score = rubric_score(rubric.criteria, points) if points else None
+    elif score is not None and not 0 <= score <= 100:
+        raise Invalid("Give a score from 0 to 100 percent.")
+    comment = (comment or "").strip()[:MAX_COMMENT]
+    if grade is None and score is None and not comment:
+        return None
+    old = effective_score(grade, settings) if grade is not None else None
+    old_comment = grade.comment if grade is not None else ""
+    if grade is None:
+        grade = Grade(course_id=course.id, item=item, student_id=student_id, penalty_waived=False, waive_reason="")
+        db.session.add(grade)
+    late = lateness_for(item, student_id)
+    grade.rubric_points = points
+    grade.score = score
+    grade.comment = comment
+    grade.late_seconds = late
+    grade.penalty_percent = penalty_for(course, settings, late)
+    grade.graded_by_id = actor_id
+    grade.updated_at = now
+    new = effective_score(grade, settings)
+    if new != old or comment != old_comment:
+        audit.record("grade.change", course.id, actor_id, subject_id=student_id, item=item.key,
+                     comment_changed=comment != old_comment, **policy.grade_change(old, new, reason.strip()))
+    db.session.flush()
+    return grade
+
+
+def waive_penalty(course: Course, grade: Grade, reason: str, actor_id: int, now: datetime, waived: bool = True) -> None:
+    """Waive (or restore) a grade's late penalty; a reason is required; audited with old → new."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Give a reason for waiving or restoring the penalty.")
+    if grade.penalty_waived == waived:
+        return
+    settings = settings_for(course)
+    old = effective_score(grade, settings)
+    grade.penalty_waived = waived
+    grade.waive_reason = reason[:500] if waived else ""
+    grade.updated_at = now
+    audit.record("grade.penalty_waived" if waived else "grade.penalty_restored", course.id, actor_id,
+                 subject_id=grade.student_id, item=grade.item.key, penalty=grade.penalty_percent,
+                 **policy.grade_change(old, effective_score(grade, settings), reason))
+    db.session.flush()
