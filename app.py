@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from core import errors, security, server, templating
+from core import errors, logging, security, server, templating
 from core.config import load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from domain.accounts import user_by_session_token
@@ -36,6 +36,7 @@ def create_app(test_config=None):
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    logging.init_app(app)  # first, so every later hook's log lines name their request
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, render_item=_render_migration_item)

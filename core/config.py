@@ -1,13 +1,18 @@
-"""Configuration read from environment variables.
+"""Every configuration key Colloquy reads, with its default and meaning, in one place.
 
-``COLLOQUY_ENV`` is ``development`` (the default, used by ``make run``) or
-``production``. Production refuses to start without a real ``SECRET_KEY``.
+``load_config`` builds the Flask config from ``SETTINGS`` and the environment; code reads
+``app.config[KEY]`` for any key declared here and never supplies a default of its own. Keys
+that Flask or an extension reads (cookies, CSRF, rate limits) are declared too, so this file
+is the one list to read. ``COLLOQUY_ENV`` is ``development`` (the default, used by
+``make run``) or ``production``; production refuses to start without a real ``SECRET_KEY``.
 """
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Optional
 
 INSECURE_KEYS = {"", "dev", "changeme", "change-me", "secret", "development"}
 
@@ -16,11 +21,77 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used (e.g. production without a SECRET_KEY)."""
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
+@dataclass(frozen=True)
+class Setting:
+    """One config key: its default, what it means, and the environment variable that sets it
+    (parsed by ``parse``), if any."""
+
+    key: str
+    default: Any
+    meaning: str
+    env: Optional[str] = None
+    parse: Callable[[str], Any] = str
+
+
+def _bool(raw: str) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _words(raw: str) -> Optional[list[str]]:
+    return raw.split() or None
+
+
+def _optional(raw: str) -> Optional[str]:
+    return raw or None
+
+
+# Defaults that depend on the instance folder or on production are filled in by load_config
+# (marked ``None`` here with the rule in their meaning).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PRODUCTION", False, "running with COLLOQUY_ENV=production (Secure cookies, HSTS, a real key)"),
+    Setting("SECRET_KEY", None, "signs sessions and CSRF tokens; development keeps a random one in "
+            "instance/secret_key", env="SECRET_KEY"),
+    Setting("SQLALCHEMY_DATABASE_URI", None, "the database (DATABASE_URL; default SQLite in "
+            "instance/colloquy.sqlite3)", env="DATABASE_URL"),
+    Setting("SQLALCHEMY_ENGINE_OPTIONS", None, "engine options for the database's kind (lock wait, pool)"),
+    Setting("SESSION_COOKIE_SECURE", None, "session cookie sent over HTTPS only (default: in production)",
+            env="SESSION_COOKIE_SECURE", parse=_bool),
+    Setting("SESSION_COOKIE_HTTPONLY", True, "scripts cannot read the session cookie"),
+    Setting("SESSION_COOKIE_SAMESITE", "Lax", "the session cookie is not sent on cross-site posts"),
+    Setting("REMEMBER_COOKIE_NAME", "remember_token", "Flask-Login's remember-me cookie, cleared on logout"),
+    Setting("REMEMBER_COOKIE_SECURE", None, "as SESSION_COOKIE_SECURE, for the remember-me cookie",
+            env="SESSION_COOKIE_SECURE", parse=_bool),
+    Setting("REMEMBER_COOKIE_HTTPONLY", True, "scripts cannot read the remember-me cookie"),
+    Setting("REMEMBER_COOKIE_SAMESITE", "Lax", "the remember-me cookie is not sent on cross-site posts"),
+    Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "largest request body (slides and roster uploads)"),
+    Setting("WTF_CSRF_TIME_LIMIT", None, "CSRF tokens last as long as the session"),
+    Setting("UPLOAD_FOLDER", None, "where uploaded slides are kept (default instance/uploads)"),
+    Setting("PROJECT_STORAGE_DIR", None, "where project documents are kept, outside static/ "
+            "(default instance/project_documents)", env="PROJECT_STORAGE_DIR"),
+    Setting("LOGIN_RATE_LIMIT", "10 per minute", "login and registration attempts per client address",
+            env="LOGIN_RATE_LIMIT"),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "where rate-limit counters live (redis://… when "
+            "several processes serve)", env="RATELIMIT_STORAGE_URI"),
+    Setting("RATELIMIT_HEADERS_ENABLED", True, "rate-limited answers say when to retry"),
+    Setting("SOCKETIO_ASYNC_MODE", "eventlet", "the server: eventlet, gevent or threading",
+            env="SOCKETIO_ASYNC_MODE"),
+    Setting("SOCKETIO_MESSAGE_QUEUE", None, "message queue joining several server processes "
+            "(redis://…); none: one process", env="SOCKETIO_MESSAGE_QUEUE", parse=_optional),
+    # None = same origin only (never "*"); otherwise an explicit allowlist.
+    Setting("SOCKETIO_ALLOWED_ORIGINS", None, "origins allowed to open a socket besides the page's own",
+            env="SOCKETIO_ALLOWED_ORIGINS", parse=_words),
+    Setting("SOCKET_MAX_PAYLOAD", 16 * 1024, "largest Socket.IO message accepted, in bytes"),
+    Setting("QUESTION_RATE", "5/60", "questions a user may ask per window, as <count>/<seconds>",
+            env="QUESTION_RATE"),
+    Setting("VOTE_RATE", "30/60", "votes a user may cast per window, as <count>/<seconds>", env="VOTE_RATE"),
+    Setting("PANEL_PRESENCE_DELAY", 0.5, "seconds a burst of joins is gathered into one presence update"),
+    Setting("LOG_LEVEL", "INFO", "the lowest level logged (DEBUG, INFO, WARNING…)", env="COLLOQUY_LOG_LEVEL",
+            parse=lambda raw: raw.strip().upper()),
+    Setting("HOST", "127.0.0.1", "the address the server listens on", env="HOST"),
+    Setting("PORT", 5000, "the port the server listens on", env="PORT", parse=int),
+)
+
+KEYS = frozenset(s.key for s in SETTINGS)
 
 
 def _dev_secret_key(instance_path: str) -> str:
@@ -35,54 +106,45 @@ def _dev_secret_key(instance_path: str) -> str:
     return key
 
 
+def _from_environment() -> dict[str, Any]:
+    """Each declared setting: its environment variable's value when set (and not empty), else
+    its default."""
+    values = {}
+    for setting in SETTINGS:
+        raw = os.environ.get(setting.env) if setting.env else None
+        values[setting.key] = setting.parse(raw) if raw not in (None, "") else setting.default
+    return values
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config mapping from the environment."""
-    env = os.environ.get("COLLOQUY_ENV", "development").strip().lower()
-    production = env == "production"
-    secret = os.environ.get("SECRET_KEY", "")
+    production = os.environ.get("COLLOQUY_ENV", "development").strip().lower() == "production"
+    config = _from_environment()
+    config["PRODUCTION"] = production
+    secret = config["SECRET_KEY"] or ""
     if production and (secret.strip().lower() in INSECURE_KEYS or len(secret) < 24):
         raise ConfigError(
             "COLLOQUY_ENV=production needs SECRET_KEY set to a random value of 24+ characters"
         )
     if not secret:
-        secret = _dev_secret_key(instance_path)
+        config["SECRET_KEY"] = _dev_secret_key(instance_path)
+    url = config["SQLALCHEMY_DATABASE_URI"] or "sqlite:///" + str(Path(instance_path) / "colloquy.sqlite3")
+    config["SQLALCHEMY_DATABASE_URI"] = url = _psycopg_url(url)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(url)
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config[key] is None:
+            config[key] = production
+    config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(Path(instance_path) / "uploads")
+    config["PROJECT_STORAGE_DIR"] = config["PROJECT_STORAGE_DIR"] or str(Path(instance_path) / "project_documents")
+    return config
 
-    database_url = os.environ.get("DATABASE_URL") or (
-        "sqlite:///" + str(Path(instance_path) / "colloquy.sqlite3")
-    )
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
-    origins = os.environ.get("SOCKETIO_ALLOWED_ORIGINS", "").split()
-    return {
-        "ENV_NAME": env,
-        "PRODUCTION": production,
-        "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
-        "WTF_CSRF_TIME_LIMIT": None,
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
-        "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet"),
-        "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
-        # None = same origin only (never "*"); otherwise an explicit allowlist.
-        "SOCKETIO_ALLOWED_ORIGINS": origins or None,
-        "SOCKET_MAX_PAYLOAD": 16 * 1024,
-        "QUESTION_RATE": os.environ.get("QUESTION_RATE", "5/60"),
-        "VOTE_RATE": os.environ.get("VOTE_RATE", "30/60"),
-        "PORT": int(os.environ.get("PORT", "5000")),
-        "HOST": os.environ.get("HOST", "127.0.0.1"),
-    }
+def _psycopg_url(url: str) -> str:
+    """PostgreSQL URLs as hosting services give them, served by the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def _engine_options(url: str) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from typing import Callable
 
 from flask import Flask
@@ -14,6 +15,8 @@ from core.extensions import db, socketio
 # (bench/panel_load.py at 1,000 clients: p99 392 ms before, 252 ms after).
 GC_THRESHOLD = (50_000, 20, 20)
 
+log = logging.getLogger(__name__)
+
 
 def tune_gc() -> None:
     """Freeze what start-up allocated and make collections rarer."""
@@ -21,16 +24,22 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+def banner_text(app: Flask, extra: str = "") -> str:
+    """Where the server listens, ``extra`` (the demo logins) and how to stop it."""
+    host, port, mode = app.config["HOST"], app.config["PORT"], app.config["SOCKETIO_ASYNC_MODE"]
+    lines = [f"Colloquy is serving at http://{host}:{port}  (async mode: {mode})"]
+    if extra:
+        lines.append(extra)
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
 def serve(app: Flask, banner: Callable[[Flask], str] = lambda app: "") -> None:
-    """Serve ``app`` with its configured async mode (eventlet by default), after printing where
+    """Serve ``app`` with its configured async mode (eventlet by default), after logging where
     it listens and what ``banner(app)`` adds."""
     host, port = app.config["HOST"], app.config["PORT"]
+    log.info("%s", banner_text(app, banner(app)))
     mode = app.config["SOCKETIO_ASYNC_MODE"]
-    print(f"\nColloquy is serving at http://{host}:{port}  (async mode: {mode})")
-    extra = banner(app)
-    if extra:
-        print(extra)
-    print("Press Ctrl+C to stop.\n", flush=True)
     with app.app_context():
         sqlite_checkpoint.start(db.engine, mode)  # no request waits for a checkpoint's fsync
     tune_gc()
