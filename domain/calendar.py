@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from domain import policy
+from domain.project.talks import calendar_events as project_calendar_events
 from domain.schedule import course_sessions, member_names
 from models import MEMBER_PRESENTING, ClassSession, Course, Presentation, User, new_token
 
@@ -53,6 +54,8 @@ def build_calendar(user: User, now: datetime, links: Links) -> bytes:
             for presentation in session.presentations:
                 for event in _deadline_events(user, course, presentation, now, links):
                     cal.add_component(event)
+        for event in project_calendar_events(user, course, now, links.uid, links.schedule_url(course.id)):
+            cal.add_component(event)
     return cal.to_ical()
 
 

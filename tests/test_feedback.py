@@ -200,3 +200,21 @@ def test_demo_has_a_released_checkpoint_talk_and_an_open_final_talk(app, clock):
     assert any(p.helpful is not None for p in released)
     assert db.session.query(PeerFeedback).filter_by(talk_id=checkpoint.id, held_back=True).count() == 1
     assert policy.visible_peer_feedback_count(final.group.members[0].user, final, now) is None
+
+
+def test_calendar_feed_carries_talks_feedback_due_and_milestone_deadlines(world, client):
+    from models import Milestone, MilestoneExtension
+
+    milestone = Milestone(course_id=world.course.id, kind="final", title="Final report", deadline=T0 + timedelta(days=30))
+    db.session.add(milestone)
+    db.session.flush()
+    own = T0 + timedelta(days=33)
+    db.session.add(MilestoneExtension(milestone_id=milestone.id, group_id=world.group.id, deadline=own))
+    db.session.commit()
+    giver = client.get(f"/calendar/{world.people.nongiver.calendar_token}.ics").get_data(as_text=True)
+    presenter = client.get(f"/calendar/{world.people.presenter.calendar_token}.ics").get_data(as_text=True)
+    for feed in (giver, presenter):
+        assert "Checkpoint talk — Group Okapi" in feed and "Final report due" in feed
+        assert SECRET not in feed
+    assert "feedback due — Group Okapi" in giver and "feedback due" not in presenter
+    assert own.strftime("%Y%m%dT%H%M%S") in presenter and own.strftime("%Y%m%dT%H%M%S") not in giver

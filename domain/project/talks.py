@@ -2,9 +2,10 @@
 to a class session; each talk carries its feedback window. Operations flush, never commit."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
+from icalendar import Event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -12,7 +13,16 @@ from sqlalchemy.orm import selectinload
 from core.extensions import db
 from domain import audit, policy
 from domain.errors import Conflict, Invalid
-from models import TALK_KINDS, ClassSession, Course, ProjectGroup, ProjectMember, ProjectTalk
+from models import (
+    TALK_KINDS,
+    ClassSession,
+    Course,
+    Milestone,
+    MilestoneExtension,
+    ProjectGroup,
+    ProjectMember,
+    ProjectTalk,
+)
 
 TALK_LABELS = {"pitch": "Proposal pitch", "checkpoint": "Checkpoint talk", "final": "Final talk"}
 MAX_MINUTES = 120
@@ -136,3 +146,38 @@ def course_groups(course: Course) -> list[ProjectGroup]:
 def group_names(group: ProjectGroup) -> str:
     """The members' names, as the schedule shows a group."""
     return ", ".join(m.user.display_name for m in group.members) or "—"
+
+
+def calendar_events(user, course: Course, stamp: datetime, uid, url: str) -> list:
+    """The course's project talks for the user's calendar feed, the user's own feedback-due
+    moments, and the milestone deadlines (the group's extension where it has one); no feedback.
+    ``uid`` makes an event id from a key, ``url`` is the page the events point to."""
+    def event(key: str, summary: str, start: datetime, end: Optional[datetime] = None) -> Event:
+        e = Event()
+        e.add("uid", uid(key))
+        e.add("dtstamp", stamp)
+        e.add("dtstart", start)
+        if end is not None:
+            e.add("dtend", end)
+        e.add("summary", f"{course.code}: {summary}")
+        e.add("url", url)
+        return e
+
+    events = []
+    for talk in course_talks(course):
+        events.append(event(f"talk-{talk.id}", f"{talk_label(talk)} — {talk.group.name}", talk.session.starts_at,
+                            talk.session.starts_at + timedelta(minutes=talk.session.duration_minutes)))
+        if policy.must_give_feedback(user, talk):
+            events.append(event(f"talk-feedback-{talk.id}", f"feedback due — {talk.group.name}", talk.feedback_closes_at))
+    group_id = db.session.scalar(
+        select(ProjectMember.group_id).where(ProjectMember.course_id == course.id, ProjectMember.user_id == user.id)
+    )
+    extensions = dict(
+        db.session.execute(
+            select(MilestoneExtension.milestone_id, MilestoneExtension.deadline).where(MilestoneExtension.group_id == group_id)
+        ).all()
+    ) if group_id is not None else {}
+    for milestone in db.session.scalars(select(Milestone).where(Milestone.course_id == course.id).order_by(Milestone.deadline)):
+        due = extensions.get(milestone.id, milestone.deadline)
+        events.append(event(f"milestone-{milestone.id}", f"{milestone.title} due", due))
+    return events
