@@ -5,7 +5,8 @@ another's holds a second one and is held back by staff; the group has a document
 holds a third. Every GET route of the "project" blueprint (enumerated from ``app.url_map``, so
 new project paths join automatically; arguments filled from this scenario), plus search and an
 error page, is requested by every viewer who must not see a secret, in HTML and JSON, while the
-window is open and one second after it closes. Two checks per viewer × moment × path:
+window is open and one second after it closes (and the viewer's calendar feed, which carries
+the talks and milestone deadlines). Two checks per viewer × moment × path:
 
 1. no hidden secret appears;
 2. differential: the response equals the one in the same world without the hidden rows (after
@@ -103,6 +104,8 @@ def _get_paths(app, w, viewer) -> list[str]:
     paths.append(f"/courses/{w.course.id}/search?q={FEEDBACK_SECRET.split('-')[2]}")
     paths.append(f"/courses/{w.course.id}/project/feedback/{w.held.id}")
     paths.append("/no/such/page")
+    if viewer is not None:
+        paths.append(f"/calendar/{viewer.calendar_token}.ics")  # carries the talks and deadlines
     return sorted(set(paths))
 
 
