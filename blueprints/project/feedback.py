@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, ValidationErr
 
 from blueprints.common import course_or_404, found_or_404
 from blueprints.project import bp
-from blueprints.project.talks import talk_or_404
+from blueprints.project.talks import committed, talk_or_404
 from core.extensions import db
 from core.security import no_store
 from core.timeutil import iso, now_utc
@@ -301,17 +301,11 @@ def feedback_hold(course_id, feedback_id):
     piece = _visible_or_404(course, feedback_id)
     form = HoldBackForm()
     if form.validate_on_submit():
-        try:
-            if request.form.get("action") == "restore":
-                peer_feedback.restore(current_user, piece, now_utc())
-            else:
-                peer_feedback.hold_back(current_user, piece, form.reason.data, now_utc())
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
+        if request.form.get("action") == "restore":
+            committed(lambda: peer_feedback.restore(current_user, piece, now_utc()), "The feedback will be released with the rest.")
         else:
-            db.session.commit()
-            flash("Saved.", "success")
+            committed(lambda: peer_feedback.hold_back(current_user, piece, form.reason.data, now_utc()),
+                      "The feedback is held back: the group will not see it.")
     return redirect(url_for(".talk_feedback", course_id=course_id, talk_id=piece.talk_id))
 
 

@@ -2,6 +2,8 @@
 adding, changing and opening a talk's feedback window (SPEC §5.3)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -57,6 +59,20 @@ def _closes_at(form: TalkForm, course):
     return parse_local_input(raw, course.timezone) if raw else None
 
 
+def committed(operation: Callable[[], object], done: str) -> bool:
+    """Run a domain operation and commit once, flashing ``done``; a refusal is rolled back and
+    its message flashed instead."""
+    try:
+        operation()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False
+    db.session.commit()
+    flash(done, "success")
+    return True
+
+
 def talk_or_404(course, talk_id: int) -> ProjectTalk:
     """A project talk of this course, or 404 (talks are part of the course's public schedule)."""
     return of_course_or_404(ProjectTalk, course, talk_id)
@@ -108,19 +124,12 @@ def talk_new(course_id):
     if form.validate_on_submit():
         group = of_course_or_404(ProjectGroup, course, form.group_id.data)
         session = of_course_or_404(ClassSession, course, form.session_id.data)
-        try:
-            talk = talks.add_talk(
-                course, group, session, form.kind.data, current_user.id,
-                order=form.order.data, minutes=form.minutes.data, closes_at=_closes_at(form, course),
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            session_id = talk.session_id
-            db.session.commit()
-            flash("The talk is in the schedule.", "success")
-            return redirect(url_for(".session_talks", course_id=course_id, session_id=session_id))
+        added = committed(lambda: talks.add_talk(
+            course, group, session, form.kind.data, current_user.id,
+            order=form.order.data, minutes=form.minutes.data, closes_at=_closes_at(form, course),
+        ), "The talk is in the schedule.")
+        if added:
+            return redirect(url_for(".session_talks", course_id=course_id, session_id=form.session_id.data))
     return render_template("project/talk_form.html", course=course, form=form, heading="Add a project talk", talk=None)
 
 
@@ -138,14 +147,8 @@ def talk_edit(course_id, talk_id):
     if form.validate_on_submit():
         session = of_course_or_404(ClassSession, course, form.session_id.data)
         closes_at = _closes_at(form, course) or policy.default_feedback_close(session, course)
-        try:
-            talks.update_talk(talk, session, form.order.data, form.minutes.data, closes_at, current_user.id)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("The talk was saved.", "success")
+        if committed(lambda: talks.update_talk(talk, session, form.order.data, form.minutes.data, closes_at,
+                                               current_user.id), "The talk was saved."):
             return redirect(url_for(".talks_index", course_id=course_id))
     return render_template(
         "project/talk_form.html",
@@ -164,12 +167,5 @@ def talk_open(course_id, talk_id):
     course = course_or_404(course_id, need="staff")
     talk = talk_or_404(course, talk_id)
     if FlaskForm().validate_on_submit():
-        try:
-            talks.open_feedback_now(talk, now_utc(), current_user.id)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("The feedback window is open.", "success")
+        committed(lambda: talks.open_feedback_now(talk, now_utc(), current_user.id), "The feedback window is open.")
     return redirect(url_for(".talks_index", course_id=course_id))

@@ -3,7 +3,6 @@ talk in a past session with its window closing tomorrow; three classmates write 
 autosaves a draft first); the group sees nothing; the instructor moves the close into the past
 (the clock moved by staff action); the group then reads the three pieces without names.
 """
-import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
