@@ -5,6 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from domain.search import query_terms, snippet
 from conftest import ROLE_INSTRUCTOR, T0
@@ -190,3 +192,32 @@ def test_a_student_shown_others_reviews_is_audited_staff_are_not(make, login_as,
     event = db.session.query(AuditEvent).filter_by(kind="review.view_others").one()
     assert (event.actor_id, event.presentation_id) == (alice.id, presentation.id)
     assert event.detail == {"via": "search", "review_ids": [bob_review.id]}
+
+
+def test_a_search_records_what_it_showed_in_one_commit(make, login_as, clock, seminar):
+    """A GET that audits what it showed writes once: one event per presentation, one commit."""
+    course, prof, alice, bob, presenter, presentation, bob_review = seminar
+    second = make.presentation(course, review_deadline=DEADLINE, presenters=[make.member(course)])
+    second_review = make.review(second, bob, submitted_at=T0, text=f"Again the {SECRET}, now in section 2.")
+    for each in (presentation, second):
+        make.review(each, alice, submitted_at=T0, text="Alice's own independent thoughts.")
+    clock.to(DEADLINE + timedelta(seconds=1))
+    client = login_as(alice)
+    commits = []
+
+    def count(session):
+        commits.append(session)
+
+    event.listen(Session, "after_commit", count)
+    try:
+        search(client, course, "Alice's own")  # only her own reviews: nothing to record
+        assert commits == []
+        assert counts(search(client, course, SECRET).get_data(as_text=True)) == (0, 2)
+        assert len(commits) == 1
+    finally:
+        event.remove(Session, "after_commit", count)
+    events = db.session.query(AuditEvent).filter_by(kind="review.view_others").order_by(AuditEvent.id).all()
+    assert {(e.presentation_id, tuple(e.detail["review_ids"])) for e in events} == {
+        (presentation.id, (bob_review.id,)),
+        (second.id, (second_review.id,)),
+    }
