@@ -3,6 +3,7 @@ review and summary deadlines, never review data. The feed is found by a secret t
 address; replacing the token stops the old address."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
@@ -16,13 +17,14 @@ from domain.schedule import course_sessions, member_names
 from models import MEMBER_PRESENTING, ClassSession, Course, Presentation, User, new_token
 
 
+@dataclass(frozen=True)
 class Links:
-    """How events point back at the site: the host for event ids, and absolute page addresses."""
+    """How events point back at the site: the host for event ids, and absolute addresses of a
+    course's schedule (by course id) and of a presentation (by course and presentation id)."""
 
-    def __init__(self, host: str, schedule_url: Callable[[int], str], presentation_url: Callable[[int, int], str]):
-        self.host = host
-        self.schedule_url = schedule_url
-        self.presentation_url = presentation_url
+    host: str
+    schedule_url: Callable[[int], str]
+    presentation_url: Callable[[int, int], str]
 
     def uid(self, key: str) -> str:
         """A globally unique event id: the object's key at this server's host name."""
