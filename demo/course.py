@@ -1,558 +1,80 @@
-"""The demo course: the model-serving seminar, loaded on an empty database.
+"""The demo course: the model-serving seminar (``demo.data``), loaded on an empty database.
 
-Everything is placed relative to the moment it is loaded, in the course's time zone: one
-session a few days ago whose reviews are released (with a late review, a missing one and a
-near-copy pair for the similarity check), one session in three days whose review deadline is
-still open, and later sessions with free slots for sign-up.
+Everything goes through the operations a user's click runs, each told the moment it happens:
+the instructor creates the course and sets it up, students join with the code and sign up for
+slots, staff place the summary writers, critics save drafts, submit (one late, as the course
+accepts) and edit, the instructor grades two reviews and grants an extension. Times are placed
+relative to the moment of loading in the course's time zone: one session a few days ago whose
+reviews are released (with a late review, a missing one and a near-copy pair for the
+similarity check), one session in three days whose review deadline is still open, and later
+sessions with free slots for sign-up.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import NamedTuple, Optional
+from datetime import date, datetime, timedelta
 
 import click
 from sqlalchemy import select
 
-from domain import audit
 from core.extensions import db
+from core.passwords import hash_password
+from core.timeutil import local, local_to_utc, now_utc
+from demo.data import (
+    CLASS_MINUTES,
+    CLASS_ROOM,
+    CLASS_STARTS,
+    COURSE_CODE,
+    COURSE_TITLE,
+    COURSE_ZONE,
+    DEMO_PASSWORD,
+    EXTENSION,
+    FEEDBACK,
+    INSTRUCTOR,
+    LATER,
+    OPEN,
+    OPEN_DRAFTS,
+    OPEN_SUBMITTED,
+    PANEL_QUESTIONS,
+    PANEL_VERDICTS,
+    PAPERS,
+    PROPOSAL,
+    RELEASED,
+    RELEASED_EDIT,
+    RELEASED_REVIEWS,
+    RELEASED_SUMMARY,
+    SESSIONS,
+    SETTINGS,
+    SIGNUP_DAYS_AGO,
+    STUDENT_NAMES,
+    TA,
+    PaperData,
+    ReviewData,
+    Slot,
+)
+from demo.feedback import load_feedback
+from domain import courses, papers, reviewing, roster, schedule, signup, slides
+from domain.review_form import review_form_fields
 from models import (
-    MEMBER_PRESENTING,
-    MEMBER_SUMMARY,
-    PAPER_APPROVED,
-    PAPER_PROPOSED,
-    Q_ANSWERED,
-    REVIEW_SUBMITTED,
-    ROLE_INSTRUCTOR,
-    ROLE_STUDENT,
+    Phase,
+    QuestionState,
     ROLE_TA,
     ClassSession,
     Course,
-    Enrollment,
-    Extension,
     PanelRoom,
     Paper,
     Presentation,
-    PresentationMember,
     Question,
     Review,
-    ReviewRevision,
     User,
     VerdictVote,
     new_token,
 )
-from core.passwords import hash_password
-from core.timeutil import default_review_deadline, iso, local, local_to_utc, now_utc
-from demo.feedback import load_feedback
 
-DEMO_PASSWORD = "colloquy-demo"
-
-COURSE_CODE = "CS 598"
-COURSE_TITLE = "Model-Serving Systems for Generative AI"
-COURSE_ZONE = "America/Chicago"
-CLASS_STARTS = time(14, 0)
-CLASS_ROOM = "Siebel Center 1304"
-
-INSTRUCTOR = ("instructor@colloquy.test", "Prof. Ada Lin")
-TA = ("ta@colloquy.test", "Rahul Mehta")
-# Students are referred to by their number below (1 = student01@colloquy.test).
-STUDENT_NAMES = (
-    "Priya Natarajan",
-    "Jonas Weber",
-    "Amara Okafor",
-    "Diego Hernández",
-    "Mei Chen",
-    "Tomás Silva",
-    "Hannah Kim",
-    "Yusuf Demir",
-    "Sofia Rossi",
-    "Liam O'Connor",
-    "Aisha Rahman",
-    "Noah Fischer",
-)
-
-# --------------------------------------------------------------------------- papers
-
-DATACENTERS = "Datacenters and cloud"
-DNN_SERVING = "Pre-GenAI DNN serving"
-BATCHING = "Batching"
-MEMORY = "Memory and KV-cache management"
-SCHEDULING = "Scheduling and load balancing"
-COMPOUND = "Compound AI systems and RAG"
-
-
-class PaperData(NamedTuple):
-    key: str
-    title: str
-    authors: str
-    venue: str
-    year: int
-    url: str
-    topic: str
-    abstract: str
-
-
-PAPERS = (
-    PaperData(
-        "wsc",
-        "The Datacenter as a Computer: Designing Warehouse-Scale Machines",
-        "Luiz André Barroso, Urs Hölzle, Parthasarathy Ranganathan",
-        "Synthesis Lectures on Computer Architecture",
-        2018,
-        "https://doi.org/10.2200/S00874ED3V01Y201809CAC046",
-        DATACENTERS,
-        "A book-length view of the warehouse-scale computer as one machine, from power delivery "
-        "and cooling to cluster software. It explains why tail latency, energy proportionality "
-        "and failure handling dominate the design of services that run on thousands of servers.",
-    ),
-    PaperData(
-        "clipper",
-        "Clipper: A Low-Latency Online Prediction Serving System",
-        "Daniel Crankshaw, Xin Wang, Giulio Zhou, Michael J. Franklin, Joseph E. Gonzalez, Ion Stoica",
-        "NSDI",
-        2017,
-        "https://www.usenix.org/conference/nsdi17/technical-sessions/presentation/crankshaw",
-        DNN_SERVING,
-        "Clipper puts a general-purpose layer between applications and machine-learning "
-        "frameworks. Adaptive batching, caching and model selection let it meet latency targets "
-        "while hiding which framework runs each model.",
-    ),
-    PaperData(
-        "clockwork",
-        "Serving DNNs like Clockwork: Performance Predictability from the Bottom Up",
-        "Arpan Gujarati, Reza Karimi, Safya Alzayat, Wei Hao, Antoine Kaufmann, Ymir Vigfusson, "
-        "Jonathan Mace",
-        "OSDI",
-        2020,
-        "https://www.usenix.org/conference/osdi20/presentation/gujarati",
-        DNN_SERVING,
-        "DNN inference on a GPU takes an almost fixed time, and Clockwork builds on that: it "
-        "removes every source of variability from the stack and centralises all decisions, so "
-        "the controller can predict when each request will finish and meet tight latency "
-        "objectives for thousands of models.",
-    ),
-    PaperData(
-        "infaas",
-        "INFaaS: Automated Model-less Inference Serving",
-        "Francisco Romero, Qian Li, Neeraja J. Yadwadkar, Christos Kozyrakis",
-        "USENIX ATC",
-        2021,
-        "https://www.usenix.org/conference/atc21/presentation/romero",
-        DNN_SERVING,
-        "Developers state what they need (accuracy, latency, cost) instead of picking a model "
-        "variant and hardware. INFaaS chooses among generated variants at run time and scales "
-        "them as load changes.",
-    ),
-    PaperData(
-        "orca",
-        "Orca: A Distributed Serving System for Transformer-Based Generative Models",
-        "Gyeong-In Yu, Joo Seong Jeong, Geon-Woo Kim, Soojeong Kim, Byung-Gon Chun",
-        "OSDI",
-        2022,
-        "https://www.usenix.org/conference/osdi22/presentation/yu",
-        BATCHING,
-        "Generation runs one iteration per token, yet earlier systems batched whole requests. "
-        "Orca schedules at the granularity of iterations, letting finished sequences leave and "
-        "new ones join the batch, and applies batching selectively to the operations that allow it.",
-    ),
-    PaperData(
-        "vllm",
-        "Efficient Memory Management for Large Language Model Serving with PagedAttention",
-        "Woosuk Kwon, Zhuohan Li, Siyuan Zhuang, Ying Sheng, Lianmin Zheng, Cody Hao Yu, "
-        "Joseph E. Gonzalez, Hao Zhang, Ion Stoica",
-        "SOSP",
-        2023,
-        "https://arxiv.org/abs/2309.06180",
-        MEMORY,
-        "Key-value caches grow and shrink unpredictably during decoding, and reserving them "
-        "contiguously wastes much of GPU memory. PagedAttention stores them in small blocks in "
-        "the manner of virtual-memory pages; the vLLM engine built on it batches more requests "
-        "and shares cache between sequences.",
-    ),
-    PaperData(
-        "flexgen",
-        "FlexGen: High-Throughput Generative Inference of Large Language Models with a Single GPU",
-        "Ying Sheng, Lianmin Zheng, Binhang Yuan, Zhuohan Li, Max Ryabinin, Daniel Y. Fu, "
-        "Zhiqiang Xie, Beidi Chen, Clark Barrett, Joseph E. Gonzalez, Percy Liang, "
-        "Christopher Ré, Ion Stoica, Ce Zhang",
-        "ICML",
-        2023,
-        "https://arxiv.org/abs/2303.06865",
-        MEMORY,
-        "For batch jobs that tolerate latency, FlexGen runs very large models on one commodity "
-        "GPU by spreading weights, activations and cache over GPU, CPU and disk. A linear "
-        "program picks the offloading schedule, and 4-bit compression cuts the traffic further.",
-    ),
-    PaperData(
-        "distserve",
-        "DistServe: Disaggregating Prefill and Decoding for Goodput-optimized Large Language "
-        "Model Serving",
-        "Yinmin Zhong, Shengyu Liu, Junda Chen, Jianbo Hu, Yibo Zhu, Xuanzhe Liu, Xin Jin, Hao Zhang",
-        "OSDI",
-        2024,
-        "https://www.usenix.org/conference/osdi24/presentation/zhong-yinmin",
-        SCHEDULING,
-        "Prefill and decoding have different resource profiles and latency targets, and putting "
-        "them on the same GPUs makes them interfere. DistServe places the two phases on "
-        "separate instances, chooses parallelism for each, and measures success as goodput "
-        "under both first-token and per-token objectives.",
-    ),
-    PaperData(
-        "splitwise",
-        "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
-        "Pratyush Patel, Esha Choukse, Chaojie Zhang, Aashaka Shah, Íñigo Goiri, Saeed Maleki, "
-        "Ricardo Bianchini",
-        "ISCA",
-        2024,
-        "https://arxiv.org/abs/2311.18677",
-        SCHEDULING,
-        "Characterising production traces, the authors find the prompt phase compute-bound and "
-        "the token phase memory-bound. Splitwise runs them on different machine pools, possibly "
-        "of different hardware generations, and moves the cache between them.",
-    ),
-    PaperData(
-        "sarathi",
-        "Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve",
-        "Amey Agrawal, Nitin Kedia, Ashish Panwar, Jayashree Mohan, Nipun Kwatra, "
-        "Bhargav S. Gulavani, Alexey Tumanov, Ramachandran Ramjee",
-        "OSDI",
-        2024,
-        "https://www.usenix.org/conference/osdi24/presentation/agrawal",
-        SCHEDULING,
-        "Long prompts stall ongoing decodes when batched naively. Sarathi-Serve cuts prefills "
-        "into chunks and builds stall-free batches that mix them with decode steps, raising "
-        "throughput within a tail-latency budget.",
-    ),
-    PaperData(
-        "compound",
-        "The Shift from Models to Compound AI Systems",
-        "Matei Zaharia, Omar Khattab, Lingjiao Chen, Jared Quincy Davis, Heather Miller, "
-        "Chris Potts, James Zou, Michael Carbin, Jonathan Frankle, Naveen Rao, Ali Ghodsi",
-        "BAIR Blog",
-        2024,
-        "https://bair.berkeley.edu/blog/2024/02/18/compound-ai-systems/",
-        COMPOUND,
-        "State-of-the-art results increasingly come from systems that chain several model "
-        "calls, retrievers and tools. The essay argues this changes what must be optimised and "
-        "served, and surveys the open problems it raises.",
-    ),
-    PaperData(
-        "ragcache",
-        "RAGCache: Efficient Knowledge Caching for Retrieval-Augmented Generation",
-        "Chao Jin, Zili Zhang, Xuanlin Jiang, Fangyue Liu, Xin Liu, Xuanzhe Liu, Xin Jin",
-        "arXiv",
-        2024,
-        "https://arxiv.org/abs/2404.12457",
-        COMPOUND,
-        "Retrieved documents make prompts long, and the same documents recur across requests. "
-        "RAGCache keeps their intermediate states in a knowledge tree spread over GPU and host "
-        "memory, and overlaps retrieval with inference.",
-    ),
-    PaperData(
-        "parrot",
-        "Parrot: Efficient Serving of LLM-based Applications with Semantic Variable",
-        "Chaofan Lin, Zhenhua Han, Chengruidong Zhang, Yuqing Yang, Fan Yang, Chen Chen, Lili Qiu",
-        "OSDI",
-        2024,
-        "https://www.usenix.org/conference/osdi24/presentation/lin-chaofan",
-        COMPOUND,
-        "Applications issue chains of dependent LLM calls, but the serving engine sees only "
-        "isolated requests. Semantic Variables expose the dataflow between calls, so Parrot can "
-        "schedule a whole application and share common prompt prefixes.",
-    ),
-)
-
-# A student's proposal waiting for the instructor: (proposer, paper).
-PROPOSAL = (
-    9,
-    PaperData(
-        "sglang",
-        "SGLang: Efficient Execution of Structured Language Model Programs",
-        "Lianmin Zheng, Liangsheng Yin, Zhiqiang Xie, Chuyue Sun, Jeff Huang, Cody Hao Yu, "
-        "Shiyi Cao, Christos Kozyrakis, Ion Stoica, Joseph E. Gonzalez, Clark Barrett, Ying Sheng",
-        "NeurIPS",
-        2024,
-        "https://arxiv.org/abs/2312.07104",
-        COMPOUND,
-        "A front-end language for programs that call a model many times, with a runtime that "
-        "reuses cached prefixes through a radix tree and decodes constrained outputs quickly. "
-        "I would like to present it next to Parrot.",
-    ),
-)
-
-# --------------------------------------------------------------------------- schedule
-
-# (days from today, moved off weekends; session title; number of slots)
-SESSIONS = (
-    (-2, "Memory management for LLM serving", 1),
-    (3, "Disaggregated serving", 1),
-    (10, "Phase splitting", 2),
-    (17, "Chunked prefills", 2),
-    (24, "Compound AI systems", 2),
-    (31, "Retrieval-augmented generation", 2),
-)
-
-
-class Slot(NamedTuple):
-    session: int  # index into SESSIONS
-    slot: int
-    paper: str
-    presenters: tuple[int, ...]
-    summarizers: tuple[int, ...]
-    slides_url: str = ""
-    slides_attribution: str = ""  # set when the presenters reuse the paper authors' slides
-
-
-RELEASED = Slot(
-    0, 1, "vllm", (1,), (2, 3), "https://slides.example.edu/cs598/vllm-pagedattention.pdf"
-)
-OPEN = Slot(
-    1,
-    1,
-    "distserve",
-    (4,),
-    (5,),
-    "https://slides.example.edu/cs598/distserve.pdf",
-    "Figures 1–4 and the architecture slide are from the authors' OSDI '24 talk.",
-)
-LATER = (
-    Slot(2, 1, "splitwise", (6,), (7,)),
-    Slot(3, 1, "sarathi", (8,), (9,)),
-)
-
-RELEASED_SUMMARY = (
-    "vLLM observes that KV-cache memory, not compute, limits how many requests an LLM server "
-    "can batch, because earlier systems reserve a contiguous region sized for the longest "
-    "possible output. PagedAttention stores the cache in fixed-size blocks mapped through a "
-    "block table, so memory is allocated as tokens are generated and blocks can be shared "
-    "copy-on-write between sequences. The evaluation reports 2-4x higher throughput than "
-    "FasterTransformer and Orca at similar latency."
-)
-
-# --------------------------------------------------------------------------- reviews
-
-
-class ReviewData(NamedTuple):
-    student: int
-    hours: float  # before the deadline when submitted (negative: after it); for drafts, hours ago
-    score: Optional[int]
-    confidence: Optional[int]
-    summary: str
-    strengths: str = ""
-    weaknesses: str = ""
-    questions: str = ""
-
-
-# Reviews of the released presentation, in submission order. Students 5 and 7 hand in a
-# near-copy (7 reworded a few words of 5's review); student 11 is late; student 12 is missing.
-RELEASED_REVIEWS = (
-    ReviewData(
-        4, 52.4, 4, 3,
-        "vLLM treats the key-value cache like virtual memory: each sequence's cache lives in "
-        "fixed-size blocks that need not be contiguous, and a block table maps logical positions "
-        "to physical blocks. Because memory is handed out one block at a time, almost none is "
-        "reserved for tokens that are never generated, so far more requests fit in a batch.",
-        "The operating-systems analogy is clean and makes the design easy to reason about. "
-        "Copy-on-write sharing of prompt blocks for parallel sampling and beam search is a neat "
-        "extra win. The evaluation covers several model sizes and two real datasets.",
-        "The custom attention kernel is slower than a contiguous one in isolation, and the paper "
-        "only briefly quantifies that overhead. Block size is tuned by hand; I would like to see "
-        "how sensitive throughput is to it on different workloads.",
-        "How does the block size interact with very long contexts?\n"
-        "What happens to fragmentation under preemption storms?",
-    ),
-    ReviewData(
-        9, 40.7, 4, 4,
-        "The authors show that fragmentation and over-reservation of cache memory, not "
-        "arithmetic, cap the batch size of LLM serving, and fix it with block-level allocation "
-        "inspired by paging. A centralized scheduler coordinates block tables across GPU workers.",
-        "Simple mechanism with large effect; the paper is careful to show that gains grow with "
-        "longer sequences and wider beams, which is where contiguous allocation hurts most.",
-        "Scheduling is first-come-first-served, so the paper sidesteps fairness and "
-        "head-of-line blocking.",
-        "Why first-come-first-served rather than a policy aware of output length?",
-    ),
-    ReviewData(
-        5, 30.2, 5, 4,
-        "The paper argues that serving throughput for large language models is limited by how "
-        "the KV cache is stored rather than by compute. Existing systems reserve a contiguous "
-        "region for the maximum sequence length, which wastes most of the memory through "
-        "internal and external fragmentation. PagedAttention splits the cache into small blocks "
-        "addressed through a per-request table, and vLLM builds a scheduler around it that can "
-        "share, swap and recompute blocks.",
-        "A clear diagnosis backed by a measurement of how little reserved memory is actually "
-        "used in prior systems. The design borrows a well-understood idea from operating systems "
-        "and applies it precisely where it pays off. Throughput gains of two to four times at "
-        "the same latency are convincing.",
-        "Preemption policy is all-or-nothing per sequence group and the choice between swapping "
-        "and recomputation is only evaluated on a few settings. The comparison with "
-        "FasterTransformer and Orca uses reimplemented baselines, which makes it hard to judge "
-        "how fair the numbers are.",
-        "Would a finer-grained eviction policy help under bursty load?\n"
-        "How were the Orca baselines configured?",
-    ),
-    ReviewData(
-        6, 25.6, 3, 4,
-        "This work targets memory waste in LLM inference. Instead of allocating one large buffer "
-        "per request, the attention keys and values are kept in pages allocated on demand, which "
-        "lets the engine pack more concurrent requests onto a GPU.",
-        "Strong engineering: the system is open source and has clearly influenced practice. The "
-        "ablations on block size and on swapping versus recomputation answer the obvious design "
-        "questions.",
-        "The novelty is mostly in applying paging, an old idea, to a new data structure; the "
-        "paper could be more explicit about what was hard. Latency results are reported as "
-        "normalized latency per token, which hides tail behaviour that matters to interactive "
-        "users. Multi-GPU results are limited to tensor parallelism within a node.",
-        "What does the p99 time-to-first-token look like at the highest load you tested?",
-    ),
-    ReviewData(
-        7, 19.9, 5, 3,
-        "The paper argues that serving throughput for large language models is bounded by how "
-        "the KV cache is stored rather than by compute. Existing systems reserve a contiguous "
-        "region for the maximum sequence length, which wastes most of the memory through "
-        "internal and external fragmentation. PagedAttention divides the cache into small blocks "
-        "addressed through a per-request table, and vLLM builds a scheduler around it that can "
-        "share, swap and recompute blocks.",
-        "A clear diagnosis supported by a measurement of how little reserved memory is actually "
-        "used in earlier systems. The design borrows a well-understood idea from operating "
-        "systems and applies it exactly where it pays off. Throughput gains of 2-4x at the same "
-        "latency are convincing.",
-        "The preemption policy is all-or-nothing per sequence group and the choice between "
-        "swapping and recomputation is only evaluated on a few settings. The comparison with "
-        "FasterTransformer and Orca relies on reimplemented baselines, making it hard to judge "
-        "how fair the numbers are.",
-        "Could a finer-grained eviction policy help under bursty load?\n"
-        "How were the Orca baselines configured?",
-    ),
-    ReviewData(
-        8, 13.3, 4, 2,
-        "vLLM is an inference engine whose central idea, PagedAttention, lets attention operate "
-        "over key and value tensors scattered across non-contiguous memory blocks. Memory for a "
-        "request grows block by block as tokens are produced, and blocks can be shared between "
-        "sequences that have a common prefix.",
-        "I liked the motivation figure that breaks memory down into parameters, KV cache and "
-        "waste; it makes the problem concrete. The sharing mechanism makes parallel decoding "
-        "almost free in memory.",
-        "As someone newer to GPU programming I found the kernel section terse. I am also unsure "
-        "the results transfer to models with grouped-query attention, whose caches are much "
-        "smaller.",
-        "Does PagedAttention still matter as much for models with grouped-query attention?\n"
-        "How does vLLM decide which request to preempt?",
-    ),
-    ReviewData(
-        10, 0.4, 2, 3,
-        "A serving system for LLMs that manages the attention cache in small fixed blocks, "
-        "reducing wasted GPU memory so that larger batches, and hence higher throughput, become "
-        "possible.",
-        "Well written, and the memory waste measurements of prior systems are eye-opening.",
-        "I am not convinced by the evaluation setup: request arrivals follow a Poisson process "
-        "with synthetic rates, and output lengths come from datasets rather than production "
-        "logs. The headline speedups compare against systems not designed for this workload. "
-        "Energy and cost per token are not measured at all.",
-        "How would results change with real production traces?\n"
-        "What is the cost per million tokens compared with the baselines?",
-    ),
-    ReviewData(
-        11, -8.8, 4, 3,
-        "The paper introduces PagedAttention and the vLLM engine. By allocating the cache lazily "
-        "in blocks and mapping them through block tables, the system nearly eliminates "
-        "fragmentation and can batch many more sequences.",
-        "Practical impact is obvious; the evaluation spans chatbot, parallel sampling and beam "
-        "search workloads.",
-        "The CPU swap path relies on PCIe bandwidth and could become a bottleneck on machines "
-        "with many GPUs sharing a host; this is not measured.",
-        "How does swapping behave when several GPUs share one PCIe switch?",
-    ),
-)
-
-# One review was edited before the deadline: (student, hours before the deadline, field, new text).
-RELEASED_EDIT = (
-    9,
-    9.5,
-    "weaknesses",
-    "Scheduling is first-come-first-served, so the paper sidesteps fairness and head-of-line "
-    "blocking. There is no discussion of prefix caching across requests, a natural next step "
-    "that later systems built on.",
-)
-
-# Staff feedback on two released reviews: (student, grade, feedback).
-FEEDBACK = (
-    (6, 9.0, "Good point about tail latency; back it with a number from the paper next time."),
-    (10, 7.5, "Fair criticism of the traces, but say what evaluation would convince you."),
-)
-
-# The open presentation: two submitted reviews and three drafts (hours ago).
-OPEN_SUBMITTED = (
-    ReviewData(
-        6, 20, 4, 3,
-        "DistServe runs prefill and decoding on different GPU instances so that a long prompt "
-        "never delays the token-by-token phase of other requests. It searches for the best "
-        "parallelism and placement of each phase given the cluster's bandwidth.",
-        "Goodput under two latency objectives is the right metric for interactive serving, and "
-        "the placement search is practical.",
-        "Moving the cache between instances needs fast interconnects; the low-bandwidth "
-        "configuration is only sketched.",
-        "How does goodput change on a cluster with only PCIe between nodes?",
-    ),
-    ReviewData(
-        8, 6, 3, 2,
-        "The paper separates the two phases of LLM inference onto dedicated GPUs and tunes each "
-        "phase's parallelism independently, reporting that many more requests meet their "
-        "latency targets.",
-        "Clear illustration of interference between phases in colocated serving.",
-        "The comparison with chunked prefill is brief; that approach attacks the same "
-        "interference without moving data between machines.",
-        "When would you choose chunked prefill instead?",
-    ),
-)
-OPEN_DRAFTS = (
-    ReviewData(
-        9, 30, None, None,
-        "Disaggregation of prefill and decode, with a placement algorithm per phase.",
-    ),
-    ReviewData(
-        10, 12, 3, None,
-        "The system splits inference into two pools of GPUs and schedules requests between them.",
-        "Good motivation section.",
-    ),
-    ReviewData(11, 2, None, None, "TODO: read section 4 again before writing this up."),
-)
-EXTENSION = (12, 3, "Medical leave; documented with the dean's office.")
-
-# --------------------------------------------------------------------------- panel
-
-# The released presentation's panel: (asker, anonymous, question, answer, outcome).
-PANEL_QUESTIONS = (
-    (
-        4, False,
-        "How sensitive is throughput to the block size, and who picks it?",
-        "The ablation finds 16 tokens a good default: smaller blocks hurt the kernel, larger "
-        "ones bring internal waste back. The operator sets it once per deployment.",
-        "rebutted",
-    ),
-    (
-        10, True,
-        "Aren't the headline speedups mostly from comparing against systems that were never "
-        "built for this workload?",
-        "Partly. The Orca baseline is a reimplementation, so we would not lean on the exact "
-        "factor; the memory-utilisation argument stands on its own.",
-        "conceded",
-    ),
-    (
-        9, False,
-        "Why first-come-first-served instead of a policy aware of output length?",
-        "Output lengths are unknown in advance; the authors leave smarter policies to future "
-        "work, which later systems take up.",
-        "deferred",
-    ),
-    (
-        8, False,
-        "Does paging still matter for models with grouped-query attention?",
-        "Yes: the cache per token shrinks, but contexts have grown longer, so fragmentation "
-        "still decides the batch size.",
-        "rebutted",
-    ),
-)
-VERDICTS = ((4, "accept"), (5, "accept"), (6, "revise"), (8, "accept"), (9, "accept"), (10, "revise"))
+__all__ = [
+    "DEMO_PASSWORD", "EXTENSION", "INSTRUCTOR", "OPEN", "OPEN_DRAFTS", "OPEN_SUBMITTED", "PAPERS",
+    "RELEASED", "RELEASED_REVIEWS", "STUDENT_NAMES", "DemoAlreadyLoaded", "load_demo", "login_emails",
+    "logins_text", "student_email",
+]
 
 
 # --------------------------------------------------------------------------- logins
@@ -573,7 +95,7 @@ def login_emails() -> list[str]:
 
 
 def logins_text() -> str:
-    """The demo logins, as printed by ``make run``."""
+    """The demo logins, as shown when ``make run`` starts the server."""
     rows = [("instructor", *INSTRUCTOR), ("TA", *TA)]
     rows += [("student", student_email(n), name) for n, name in enumerate(STUDENT_NAMES, 1)]
     lines = [f"Demo logins for {COURSE_CODE} {COURSE_TITLE} (password for every account: {DEMO_PASSWORD})"]
@@ -588,18 +110,22 @@ def load_demo() -> Course:
     """Create the demo course and its data; refuses when the demo is already loaded."""
     _refuse_if_loaded()
     now = now_utc()
-    course = _course(now)
-    people = _people(course)
-    papers = _papers(course, people)
+    people = _accounts()
+    course = _course(people, now)
+    _papers(course, people)
     sessions = _sessions(course, now)
-    released = _presentation(course, sessions, papers, people, RELEASED)
-    upcoming = _presentation(course, sessions, papers, people, OPEN)
+    signed_up = now - timedelta(days=SIGNUP_DAYS_AGO)
+    released = _presentation(course, sessions, people, RELEASED, signed_up)
+    upcoming = _presentation(course, sessions, people, OPEN, signed_up)
     for slot in LATER:
-        _presentation(course, sessions, papers, people, slot)
-    _submit_summary(released)
+        _presentation(course, sessions, people, slot, signed_up)
+    schedule.submit_summary(released, RELEASED_SUMMARY, released.review_deadline - timedelta(hours=5))
     _released_reviews(released, people)
     _open_reviews(upcoming, people, now)
-    _extension(upcoming, people)
+    student, days, reason = EXTENSION
+    reviewing.grant_extension(
+        upcoming, people[student].id, upcoming.review_deadline + timedelta(days=days), reason, people["instructor"].id
+    )
     _panel(released, people)
     load_feedback(course, people, now)
     db.session.commit()
@@ -613,70 +139,70 @@ def _refuse_if_loaded() -> None:
         raise DemoAlreadyLoaded("A demo account already exists; load the demo into an empty database.")
 
 
+def _accounts() -> dict:
+    """The accounts, keyed 'instructor', 'ta' and 1…12 for the students, as if each had
+    registered; they share one password hash (argon2 takes a noticeable time per hash)."""
+    password_hash = hash_password(DEMO_PASSWORD)
+    accounts = [("instructor", *INSTRUCTOR), ("ta", *TA)]
+    accounts += [(n, student_email(n), name) for n, name in enumerate(STUDENT_NAMES, 1)]
+    people = {key: User(email=email, display_name=name, password_hash=password_hash) for key, email, name in accounts}
+    db.session.add_all(people.values())
+    db.session.flush()
+    return people
+
+
 def _term(today: date) -> str:
     season = "Spring" if today.month <= 5 else "Summer" if today.month <= 7 else "Fall"
     return f"{season} {today.year}"
 
 
-def _course(now: datetime) -> Course:
-    course = Course(
-        code=COURSE_CODE,
-        title=COURSE_TITLE,
-        term=_term(local(now, COURSE_ZONE).date()),
-        timezone=COURSE_ZONE,
-        presentation_group_size=1,
-        project_group_max=2,
-        late_policy="accept",
-        late_penalty_per_day=10.0,
-    )
-    db.session.add(course)
+def _course(people: dict, now: datetime) -> Course:
+    """The instructor creates the course and sets it up, adds the TA to the roster, and the
+    students join with the course's code."""
+    term = _term(local(now, COURSE_ZONE).date())
+    course = courses.create_course(people["instructor"].id, COURSE_CODE, COURSE_TITLE, term, COURSE_ZONE)
+    courses.apply_settings(course, COURSE_TITLE, term, COURSE_ZONE, review_form=[], **SETTINGS)
+    roster.enroll_person(course, TA[1], TA[0], ROLE_TA)
+    for number in range(1, len(STUDENT_NAMES) + 1):
+        student = people[number]
+        problem = roster.join_problem(course, student)
+        if problem:
+            raise click.ClickException(problem)
+        roster.join_as_student(course, student)
+    db.session.flush()
     return course
 
 
-def _people(course: Course) -> dict:
-    """The accounts, keyed 'instructor', 'ta' and 1…12 for the students; one shared hash."""
-    password_hash = hash_password(DEMO_PASSWORD)
-    accounts = [("instructor", *INSTRUCTOR, ROLE_INSTRUCTOR), ("ta", *TA, ROLE_TA)]
-    accounts += [(n, student_email(n), name, ROLE_STUDENT) for n, name in enumerate(STUDENT_NAMES, 1)]
-    people = {}
-    for key, email, name, role in accounts:
-        user = User(email=email, display_name=name, password_hash=password_hash)
-        db.session.add(Enrollment(user=user, course=course, role=role))
-        people[key] = user
-    db.session.flush()
-    return people
+def _paper(paper: Paper, data: PaperData) -> Paper:
+    for name, value in data._asdict().items():
+        if name != "key":
+            setattr(paper, name, value)
+    return papers.save(paper)
 
 
-def _paper(course: Course, data: PaperData, **extra) -> Paper:
-    fields = data._asdict()
-    del fields["key"]
-    paper = Paper(course=course, **fields, **extra)
-    db.session.add(paper)
-    return paper
-
-
-def _papers(course: Course, people: dict) -> dict[str, Paper]:
-    papers = {data.key: _paper(course, data, status=PAPER_APPROVED) for data in PAPERS}
+def _papers(course: Course, people: dict) -> None:
+    """Staff fill the paper list; one student's proposal awaits the instructor."""
+    for data in PAPERS:
+        _paper(papers.new_paper(course), data)
     proposer, data = PROPOSAL
-    _paper(course, data, status=PAPER_PROPOSED, proposed_by=people[proposer])
-    return papers
+    _paper(papers.new_proposal(course, people[proposer].id), data)
 
 
 def _sessions(course: Course, now: datetime) -> list[ClassSession]:
     today = local(now, COURSE_ZONE).date()
-    sessions = []
-    for days, title, slots in SESSIONS:
-        session = ClassSession(
-            course=course,
-            starts_at=local_to_utc(_weekday(today + timedelta(days=days)), CLASS_STARTS, COURSE_ZONE),
-            duration_minutes=90,
+    return [
+        schedule.save_session(
+            course,
+            ClassSession(course_id=course.id),
+            _weekday(today + timedelta(days=days)),
+            CLASS_STARTS,
+            duration_minutes=CLASS_MINUTES,
             room=CLASS_ROOM,
             title=title,
             slots=slots,
         )
-        db.session.add(session)
-        sessions.append(session)
-    return sessions
+        for days, title, slots in SESSIONS
+    ]
 
 
 def _weekday(day: date) -> date:
@@ -684,160 +210,103 @@ def _weekday(day: date) -> date:
     return day + timedelta(days={5: -1, 6: 1}.get(day.weekday(), 0))
 
 
-def _presentation(course, sessions, papers, people, slot: Slot) -> Presentation:
+def _paper_id(course: Course, key: str) -> int:
+    title = next(p.title for p in PAPERS if p.key == key)
+    return db.session.scalar(select(Paper.id).where(Paper.course_id == course.id, Paper.title == title))
+
+
+def _presentation(course, sessions, people, slot: Slot, signed_up: datetime) -> Presentation:
+    """The presenters claim the paper and slot at ``signed_up``; staff then name the summary
+    writers (with the summary due at the review deadline) and the presenters attach slides."""
     session = sessions[slot.session]
-    deadline = default_review_deadline(session.starts_at, COURSE_ZONE)
-    presentation = Presentation(
-        course=course,
-        session=session,
-        slot=slot.slot,
-        paper=papers[slot.paper],
-        talk_minutes=course.talk_minutes,
-        qa_minutes=course.qa_minutes,
-        review_deadline=deadline,
-        summary_deadline=deadline,
-        slides_url=slot.slides_url,
-        slides_reused=bool(slot.slides_attribution),
-        slides_attribution=slot.slides_attribution,
-    )
-    db.session.add(presentation)
-    for kind, group in ((MEMBER_PRESENTING, slot.presenters), (MEMBER_SUMMARY, slot.summarizers)):
-        for seat, student in enumerate(group, 1):
-            presentation.members.append(
-                PresentationMember(course_id=course.id, user=people[student], kind=kind, seat=seat)
-            )
+    first, *others = (people[n] for n in slot.presenters)
+    presentation = signup.claim(course, first, _paper_id(course, slot.paper), session.id, slot.slot, signed_up)
     db.session.flush()
+    for presenter in others:
+        signup.join(course, presenter, presentation, signed_up)
+    plan = schedule.PresentationPlan(
+        paper_id=presentation.paper_id,
+        session_id=session.id,
+        slot=slot.slot,
+        presenters=tuple(people[n].id for n in slot.presenters),
+        summarizers=tuple(people[n].id for n in slot.summarizers),
+        talk_minutes=presentation.talk_minutes,
+        qa_minutes=presentation.qa_minutes,
+        review_deadline=presentation.review_deadline,
+        summary_deadline=presentation.review_deadline,
+    )
+    schedule.save_presentation(course, presentation, plan, people["instructor"].id)
+    if slot.slides_url:
+        # A link is stored as given: no file is written, so no upload folder is needed.
+        slides.save(
+            presentation,
+            "",
+            url=slot.slides_url,
+            upload=None,
+            reused=bool(slot.slides_attribution),
+            attribution=slot.slides_attribution,
+        )
     return presentation
-
-
-def _submit_summary(presentation: Presentation) -> None:
-    presentation.summary_text = RELEASED_SUMMARY
-    presentation.summary_submitted_at = presentation.review_deadline - timedelta(hours=5)
 
 
 # --------------------------------------------------------------------------- reviews
 
 
-def _answers(data: ReviewData) -> dict[str, str]:
-    return {
-        "summary": data.summary,
-        "strengths": data.strengths,
-        "weaknesses": data.weaknesses,
-        "questions": data.questions,
-    }
+def _input(data: ReviewData, pledge: bool = False) -> reviewing.ReviewInput:
+    answers = {"summary": data.summary, "strengths": data.strengths, "weaknesses": data.weaknesses,
+               "questions": data.questions}
+    return reviewing.ReviewInput(answers=answers, score=data.score, confidence=data.confidence, pledge=pledge)
 
 
-def _draft(presentation: Presentation, author: User, data: ReviewData, at: datetime) -> Review:
-    review = Review(
-        presentation=presentation,
-        author=author,
-        answers=_answers(data),
-        score=data.score,
-        confidence=data.confidence,
-        created_at=at,
-        updated_at=at,
-    )
-    db.session.add(review)
-    return review
-
-
-def _submit(review: Review, pseudonym_no: int, at: datetime, late: bool = False) -> None:
-    """Mark the review submitted at ``at``, with its revision and audit event."""
-    review.status = REVIEW_SUBMITTED
-    review.pledge = True
-    review.submitted_at = review.updated_at = at
-    review.is_late = late
-    review.pseudonym_no = pseudonym_no
-    _revision(review, review.answers, "late-submit" if late else "submit", at)
-    _audit("review.late_submit" if late else "review.submit", review, at)
-
-
-def _audit(kind: str, review: Review, at: datetime) -> None:
-    event = audit.record(
-        kind,
-        review.presentation.course_id,
-        review.author.id,
-        presentation_id=review.presentation_id,
-        review_id=review.id,
-    )
-    event.created_at = at
-
-
-def _revision(review: Review, answers: dict[str, str], kind: str, at: datetime) -> None:
-    review.revisions.append(
-        ReviewRevision(
-            answers=dict(answers), score=review.score, confidence=review.confidence, kind=kind, created_at=at
-        )
-    )
+def _write(presentation: Presentation, author: User, data: ReviewData, drafted: datetime, submitted: datetime) -> int:
+    """The critic saves a draft at ``drafted`` and submits it at ``submitted``; the review's id."""
+    fields = review_form_fields(presentation.course)
+    reviewing.save_draft(author, presentation, fields, _input(data), drafted)
+    return reviewing.submit(author, presentation, fields, _input(data, pledge=True), submitted).review_id
 
 
 def _released_reviews(presentation: Presentation, people: dict) -> None:
+    """Submitted in order (a negative ``hours`` is after the deadline: late), one edited before
+    the deadline, two graded by the instructor."""
     deadline = presentation.review_deadline
-    reviews = {}
-    for number, data in enumerate(RELEASED_REVIEWS, 1):
+    written = {}
+    for data in RELEASED_REVIEWS:
         at = deadline - timedelta(hours=data.hours)
-        review = _draft(presentation, people[data.student], data, at - timedelta(days=1))
-        db.session.flush()
-        _submit(review, number, at, late=data.hours < 0)
-        reviews[data.student] = review
+        written[data.student] = _write(presentation, people[data.student], data, at - timedelta(days=1), at)
     student, hours, field, text = RELEASED_EDIT
-    _edit(reviews[student], field, text, deadline - timedelta(hours=hours))
+    data = next(d for d in RELEASED_REVIEWS if d.student == student)
+    reviewing.submit(
+        people[student],
+        presentation,
+        review_form_fields(presentation.course),
+        _input(data._replace(**{field: text}), pledge=True),
+        deadline - timedelta(hours=hours),
+    )
     for student, grade, feedback in FEEDBACK:
-        reviews[student].grade = grade
-        reviews[student].feedback = feedback
-
-
-def _edit(review: Review, field: str, text: str, at: datetime) -> None:
-    """Edit a submitted review before its deadline; the edit is kept as a revision."""
-    review.answers = {**review.answers, field: text}
-    review.updated_at = at
-    _revision(review, review.answers, "edit", at)
-    _audit("review.edit", review, at)
+        review = db.session.get(Review, written[student])
+        reviewing.grade(review, grade, feedback, people["instructor"].id)
 
 
 def _open_reviews(presentation: Presentation, people: dict, now: datetime) -> None:
-    for number, data in enumerate(OPEN_SUBMITTED, 1):
+    for data in OPEN_SUBMITTED:
         at = now - timedelta(hours=data.hours)
-        review = _draft(presentation, people[data.student], data, at - timedelta(hours=3))
-        db.session.flush()
-        _submit(review, number, at)
+        _write(presentation, people[data.student], data, at - timedelta(hours=3), at)
+    fields = review_form_fields(presentation.course)
     for data in OPEN_DRAFTS:
-        _draft(presentation, people[data.student], data, now - timedelta(hours=data.hours))
-
-
-def _extension(presentation: Presentation, people: dict) -> None:
-    student, days, reason = EXTENSION
-    extension = Extension(
-        course_id=presentation.course_id,
-        presentation=presentation,
-        user=people[student],
-        deadline=presentation.review_deadline + timedelta(days=days),
-        reason=reason,
-        granted_by_id=people["instructor"].id,
-    )
-    db.session.add(extension)
-    audit.record(
-        "extension.grant",
-        presentation.course_id,
-        people["instructor"].id,
-        subject_id=people[student].id,
-        presentation_id=presentation.id,
-        deadline=iso(extension.deadline),
-        previous=None,
-        reason=reason,
-    )
+        reviewing.save_draft(people[data.student], presentation, fields, _input(data), now - timedelta(hours=data.hours))
 
 
 # --------------------------------------------------------------------------- panel
 
 
 def _panel(presentation: Presentation, people: dict) -> None:
-    """A closed panel room with answered questions and a few verdict votes."""
+    """A closed panel room with answered questions and a few verdict votes, stored as the
+    room's history (its live commands belong to the moment they are sent)."""
     start = presentation.session.starts_at + timedelta(minutes=presentation.talk_minutes)
     end = start + timedelta(minutes=presentation.qa_minutes)
     room = PanelRoom(
         presentation=presentation,
-        phase="closed",
+        phase=Phase.CLOSED,
         moderated=True,
         phase_started_at=end,
         created_at=presentation.session.starts_at - timedelta(minutes=10),
@@ -854,7 +323,7 @@ def _panel(presentation: Presentation, people: dict) -> None:
                 text=text,
                 original_text=text,
                 anonymous=anonymous,
-                state=Q_ANSWERED,
+                state=QuestionState.ANSWERED,
                 claimed_by=presenter,
                 answer_text=answer,
                 outcome=outcome,
@@ -865,6 +334,6 @@ def _panel(presentation: Presentation, people: dict) -> None:
             )
         )
     db.session.flush()
-    for student, verdict in VERDICTS:
+    for student, verdict in PANEL_VERDICTS:
         db.session.add(VerdictVote(room_id=room.id, user_id=people[student].id, verdict=verdict, created_at=end))
-    room.seq = 5 * len(PANEL_QUESTIONS) + len(VERDICTS) + 3
+    room.seq = 5 * len(PANEL_QUESTIONS) + len(PANEL_VERDICTS) + 3
