@@ -118,3 +118,22 @@ from domain.policy.grades import (  # noqa: F401
     grade_change,
     is_posted,
 )
+from domain.policy.project import (  # noqa: F401
+    are_groups_locked,
+    can_decide_proposal,
+    can_form_own_group,
+    can_join_group,
+    can_manage_groups,
+    can_submit_milestone,
+    can_view_document,
+    can_view_group_work,
+    group_deadline,
+    group_of,
+    groups_lock_at,
+    in_group,
+    milestone_block,
+    milestone_closes_at,
+    milestone_extension,
+    milestone_of,
+    milestone_window,
+)
