@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from conftest import PASSWORD, ROLE_INSTRUCTOR, ROLE_TA, Factory, login
+from tests.support.factories import PASSWORD, ROLE_INSTRUCTOR, ROLE_TA, Factory, login
 from core.extensions import db
 from models import User
-from tests.panel_support import PanelCast
+from tests.support.panel import PanelCast
 
 NEW_PASSWORD = "a brand new passphrase"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')

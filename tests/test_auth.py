@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, ROLE_STUDENT, Factory
+from tests.support.factories import PASSWORD, ROLE_STUDENT, Factory
 from core.extensions import db
 from models import Enrollment, User
 

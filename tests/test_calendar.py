@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
-from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, T0
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, T0
 from core.extensions import db
 
 SESSION_AT = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain import accounts, roster
-from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0, login
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0, login
 from core.extensions import db
 from models import AuditEvent, Course, Enrollment, User
 from domain.review_form import DEFAULT_REVIEW_FORM, format_review_form, parse_review_form, review_form_fields

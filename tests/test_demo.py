@@ -32,7 +32,7 @@ from models import (
     User,
     VerdictVote,
 )
-from conftest import login
+from tests.support.factories import login
 from core.timeutil import local, now_utc
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from datetime import timedelta
 from core.extensions import db
 from core.timeutil import to_local_input
 from models import AuditEvent, PeerFeedback, ProjectTalk
-from tests.conftest import T0
+from tests.support.factories import T0
 from tests.test_feedback_policy import SECRET, feedback_world
 
 import pytest

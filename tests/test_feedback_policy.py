@@ -15,7 +15,7 @@ from domain import policy
 from domain.project import feedback as peer_feedback
 from domain.project import talks
 from models import AuditEvent, PeerFeedback, ProjectGroup, ProjectMember
-from tests.conftest import T0
+from tests.support.factories import T0
 
 SECRET = "SECRET-feedback-okapi-7171"
 

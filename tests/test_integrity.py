@@ -8,7 +8,7 @@ import pytest
 
 from domain import audit
 from domain.integrity import summarise
-from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_TA, T0
 from core.extensions import db
 from models import AuditEvent
 from core.timeutil import format_local

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 
 from core.extensions import db
 from models import AuditEvent, Review, ReviewRevision
-from tests.conftest import T0
+from tests.support.factories import T0
 
 SECRET = "SECRET-zebra-quokka-4242"
 SECRET_SCORE = 5

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import T0
+from tests.support.factories import T0
 from tests.support.panel import PanelCast
 
 ANON_NAME = "Zelda Hiddenname"

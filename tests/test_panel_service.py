@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from domain import policy
 from domain.panel import commands, payloads, reports, state
 from domain.panel.commands import PanelError
-from conftest import T0
+from tests.support.factories import T0
 from core.extensions import db
 from models import AuditEvent, ClientAction, PanelRoom, Question, Vote
 from tests.support.panel import PanelCast, apply, new_cid

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from domain import policy
 from domain.panel import commands, state
-from conftest import T0
+from tests.support.factories import T0
 from core.extensions import db, socketio
 from models import (
     ROLE_INSTRUCTOR,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT
 from core.extensions import db
 from models import Paper
 

@@ -16,7 +16,7 @@ from domain import policy
 from core.extensions import db
 from models import MEMBER_SUMMARY, PresentationMember
 from app import create_app
-from tests.conftest import T0, Factory
+from tests.support.factories import T0, Factory
 
 DEADLINE = T0 + timedelta(days=1)
 EXTENDED = DEADLINE + timedelta(days=2)

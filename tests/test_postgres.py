@@ -24,7 +24,8 @@ from app import create_app
 from core.timeutil import now_utc
 from domain.panel import commands
 from core.config import load_config
-from conftest import ROLE_STUDENT, T0, FreshRequestClient, app_config, fresh_tables
+from tests.support.apps import FreshRequestClient, app_config, fresh_tables
+from tests.support.factories import ROLE_STUDENT, T0
 from core.extensions import db
 from models import MEMBER_PRESENTING, MEMBER_SUMMARY, ClassSession, PresentationMember, Question, Review, User
 from test_leak_matrix import _get_paths, world  # noqa: F401  (world is a fixture)
@@ -45,8 +46,8 @@ from test_signup_race import (  # noqa: F401  (fixtures and tests)
     test_same_slot_different_papers_at_the_same_instant,
     test_same_slot_past_the_checks_database_decides,
 )
-from tests.panel_support import new_cid
-from tests.pg_support import SERVER_TIMEZONE, pg_cluster, pg_url  # noqa: F401  (fixtures)
+from tests.support.panel import new_cid
+from tests.support.pg import SERVER_TIMEZONE
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

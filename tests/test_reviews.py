@@ -16,7 +16,7 @@ from sqlalchemy import delete, event, func, select, update
 from domain import reviewing
 from core.extensions import db
 from models import AuditEvent, Extension, Review, ReviewRevision
-from tests.conftest import T0
+from tests.support.factories import T0
 
 DEADLINE = T0 + timedelta(days=1)  # Tue 3 Mar 2026, 12:00 UTC = 07:00 EST
 XSS = "<img src=x onerror=alert(1)>"
@@ -882,7 +882,7 @@ def test_presentation_panel_for_each_role(app, s, make, clock):
 
 def test_autosave_sends_the_csrf_token_in_a_header(make_app, clock):
     """review_form.js reads <meta name="csrf-token"> and sends it as X-CSRFToken."""
-    from tests.conftest import PASSWORD, Factory
+    from tests.support.factories import PASSWORD, Factory
 
     secured = make_app(WTF_CSRF_ENABLED=True)
     with secured.app_context():

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0
 from core.extensions import db
 from models import AuditEvent, ClassSession, Presentation, PresentationMember
 

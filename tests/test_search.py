@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from domain.search import query_terms, snippet
-from conftest import ROLE_INSTRUCTOR, T0
+from tests.support.factories import ROLE_INSTRUCTOR, T0
 from core.extensions import db
 from models import AuditEvent
 

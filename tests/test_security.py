@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
-from conftest import PASSWORD, ROLE_INSTRUCTOR, ROLE_STUDENT, T0, Factory, app_config
+from tests.support.apps import app_config
+from tests.support.factories import PASSWORD, ROLE_INSTRUCTOR, ROLE_STUDENT, T0, Factory
 from core.config import ConfigError
 from core.extensions import db
 from models import Course

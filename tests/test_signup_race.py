@@ -15,7 +15,7 @@ import pytest
 
 from blueprints.common import committed
 from domain import signup
-from conftest import ROLE_STUDENT, T0
+from tests.support.factories import ROLE_STUDENT, T0
 from core.extensions import db
 from models import Course, Presentation, PresentationMember, User
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from domain import similarity
-from conftest import ROLE_INSTRUCTOR, ROLE_TA, T0
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_TA, T0
 from domain.similarity import DEFAULT_THRESHOLD, Segment, compare, containment, fingerprint, segments
 
 # Six reviews of one paper written independently: the calibration corpus of the module docstring.

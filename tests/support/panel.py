@@ -4,8 +4,9 @@ from __future__ import annotations
 import itertools
 import json
 
-from domain.panel import service
 from core.extensions import db, socketio
+from core.timeutil import now_utc
+from domain.panel import commands
 from models import ROLE_INSTRUCTOR, ROLE_TA, PanelRoom
 
 NS = "/panel"
@@ -15,6 +16,13 @@ _cids = itertools.count(1)
 def new_cid() -> str:
     """A fresh client-made action id."""
     return f"cid-{next(_cids)}"
+
+
+def apply(event: str, room_id: int, user, cid: str, args: dict) -> commands.Change:
+    """Apply one action now and commit it, as the namespace does for one event."""
+    change = commands.apply(event, room_id, user, cid, args, now_utc())
+    db.session.commit()
+    return change
 
 
 class Sock:
@@ -73,7 +81,8 @@ class PanelCast:
         self.presentation = make.presentation(
             self.course, presenters=[self.presenter], summarizers=[self.summarizer]
         )
-        self.room = service.room_for(self.presentation)
+        self.room = commands.room_for(self.presentation)
+        db.session.commit()
         self._clients = {}
 
     def flask_client(self, user):

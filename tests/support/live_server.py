@@ -23,7 +23,7 @@ import pytest
 import requests
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NS = "/panel"
 PASSWORD = "restart test password"
 WAIT = 20  # seconds: the bound on every wait against a real server
@@ -38,7 +38,7 @@ from core.extensions import db
 from models import *
 from core.passwords import hash_password
 from core.timeutil import now_utc
-from domain.panel.service import room_for
+from domain.panel.commands import room_for
 
 app = create_app()
 with app.app_context():
@@ -65,6 +65,7 @@ with app.app_context():
                                       kind="presenting", seat=1))
     db.session.commit()
     room = room_for(p)
+    db.session.commit()
     print(json.dumps({"room_id": room.id, "course_id": course.id, "presentation_id": p.id,
                       "emails": {k: u.email for k, u in people.items()},
                       "ids": {k: u.id for k, u in people.items()}}))

@@ -190,9 +190,8 @@ class Cluster:
             pass
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    """A PostgreSQL server for the test session (skips, or fails under CI=true, without one)."""
+def start_cluster() -> Cluster:
+    """A started PostgreSQL server (skips, or fails under CI=true, without one)."""
     bin_dir = server_bin_dir()
     if bin_dir is None:
         missing("initdb (none under /usr/lib/postgresql/*/bin/ or on the PATH; "
@@ -202,12 +201,7 @@ def pg_cluster():
     except PostgresMissing as exc:
         missing(str(exc))
     try:
-        yield cluster.start()
-    finally:
+        return cluster.start()
+    except BaseException:
         cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def pg_url(pg_cluster) -> str:
-    """``postgresql://…`` of the session's test database, owned by an ordinary role."""
-    return pg_cluster.url()
+        raise
