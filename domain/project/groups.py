@@ -92,25 +92,23 @@ def create_group(course: Course, user, name: str, solo: bool, now: datetime) -> 
     return group
 
 
-def classmates_to_invite(course: Course, group: ProjectGroup) -> list[User]:
-    """Students of the course in no group yet and without a pending invitation from this group."""
+def ungrouped_students(course: Course) -> list[User]:
+    """Students of the course in no group yet, by name."""
     grouped = select(ProjectMember.user_id).where(ProjectMember.course_id == course.id)
-    invited = select(ProjectInvitation.invitee_id).where(
-        ProjectInvitation.group_id == group.id, ProjectInvitation.status == INVITATION_PENDING
-    )
     return list(
         db.session.scalars(
             select(User)
             .join(Enrollment, Enrollment.user_id == User.id)
-            .where(
-                Enrollment.course_id == course.id,
-                Enrollment.role == ROLE_STUDENT,
-                User.id.not_in(grouped),
-                User.id.not_in(invited),
-            )
+            .where(Enrollment.course_id == course.id, Enrollment.role == ROLE_STUDENT, User.id.not_in(grouped))
             .order_by(User.display_name, User.id)
         )
     )
+
+
+def classmates_to_invite(course: Course, group: ProjectGroup) -> list[User]:
+    """Students in no group yet and without a pending invitation from this group."""
+    invited = {i.invitee_id for i in pending_invitations_from(group)}
+    return [u for u in ungrouped_students(course) if u.id not in invited]
 
 
 def invite(group: ProjectGroup, inviter, invitee_id: int, now: datetime) -> ProjectInvitation:

@@ -106,14 +106,14 @@ def grant_extension(milestone: Milestone, group: ProjectGroup, actor, deadline: 
     return extension
 
 
-def _check_input(course: Course, kind: str, data: SubmissionInput) -> dict[str, bool]:
+def check_input(course: Course, kind: str, data: SubmissionInput) -> dict[str, bool]:
+    """The ticked confirmations, or ``Invalid`` when a required field or confirmation is missing
+    (the document is checked apart, on arrival)."""
     if kind == MILESTONE_PROPOSAL:
         if not data.title.strip():
             raise Invalid("Give the proposal a title.")
         if not data.abstract.strip():
             raise Invalid("Write the proposal's abstract.")
-    if data.document is None:
-        raise Invalid("Attach the document as a PDF.")
     ticked = {key: bool(data.confirmations.get(key)) for key, _ in confirmations_for(course, kind)}
     if not all(ticked.values()):
         raise Invalid("Tick every confirmation on the form; each one is a condition of the project.")
@@ -126,7 +126,9 @@ def submit(group: ProjectGroup, milestone: Milestone, user, data: SubmissionInpu
     block = policy.milestone_block(user, group, milestone, now)
     if block:
         raise Forbidden(block)
-    ticked = _check_input(milestone.course, milestone.kind, data)
+    ticked = check_input(milestone.course, milestone.kind, data)
+    if data.document is None:
+        raise Invalid("Attach the document as a PDF.")
     if data.document.group_id != group.id:
         raise Invalid("Attach a document of your own group.")
     late = policy.milestone_window(milestone, group, now) == "late"
