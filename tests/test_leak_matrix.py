@@ -1,9 +1,16 @@
-"""The leak matrix: a hidden review must not show through any path, to any viewer.
+"""The leak matrix: a hidden review must not show through any path, to any viewer, at any moment.
 
-One student writes a review holding a secret phrase before the deadline. Every other viewer
-then requests every GET path the application has (pages, JSON, CSV, calendar feed, search,
-error pages), with the route arguments filled in from the scenario, in HTML and in JSON. Two
-checks per viewer × path:
+One student writes a review holding a secret phrase. The matrix sweeps its state (a draft,
+submitted on time, submitted late in a course that accepts late work) × the moment (before the
+deadline, after the release, after a classmate's extension has ended). In each cell the viewers
+who must not see the review are the ones the policy itself refuses
+(``policy.can_view_review(viewer, secret, now)`` is False): every enrolled person, someone from
+another course and an anonymous visitor are asked, so a draft is checked against staff too and
+the critic who has not submitted, the one on an extension and the authors (V4–V6) are checked
+on every path. Each such viewer requests every GET path the application has (pages, JSON, CSV,
+calendar feed, search, error pages), with the route arguments filled in from the scenario, plus
+the POST requests whose refusals and form errors render a page near review data, in HTML and in
+JSON. Two checks per viewer × request:
 
 1. the secret phrase never appears;
 2. differential: the response is byte-identical (after removing per-request CSRF tokens) to the
@@ -12,6 +19,8 @@ checks per viewer × path:
 
 Rules are enumerated from ``app.url_map``, so a new path joins the matrix automatically; a
 path whose arguments the scenario cannot fill must be listed in ``UNFILLABLE`` with a reason.
+``test_the_matrix_reports_a_planted_leak`` plants two leaks (the text, and only a count) and
+proves the checker reports both.
 """
 from __future__ import annotations
 
@@ -19,19 +28,39 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from flask import url_for
+from sqlalchemy import delete, func, select
 
 from core.extensions import db
-from models import AuditEvent, Review, ReviewRevision
+from domain import policy
+from models import AuditEvent, LatePolicy, Review, ReviewRevision
 from tests.support.factories import T0
 
 SECRET = "SECRET-zebra-quokka-4242"
 SECRET_SCORE = 5
+DEADLINE = T0 + timedelta(days=1)
+EXTENSION_ENDS = DEADLINE + timedelta(days=2)
 
 # Route arguments the scenario cannot provide, each with the reason it is safe to skip.
 UNFILLABLE: dict[str, str] = {
     "static": "static files hold no user data",
+    "gradebook.item": "the scenario has no gradebook item to name (a staff grading page of items, not reviews)",
 }
+
+# The secret review's states × the moments the matrix looks from. A late submission cannot
+# exist before the deadline, so that one cell is not a world.
+STATES = ("draft", "on_time", "late")
+MOMENTS = {
+    "before_deadline": T0,
+    "after_release": DEADLINE + timedelta(hours=1),
+    "after_extension": EXTENSION_ENDS + timedelta(hours=1),
+}
+CELLS = [
+    (state, moment)
+    for state in STATES
+    for moment in MOMENTS
+    if not (state == "late" and MOMENTS[moment] <= DEADLINE)
+]
 
 _CSRF = [
     re.compile(rb'name="csrf-token" content="[^"]*"'),
@@ -48,10 +77,9 @@ def _normalise(body: bytes) -> bytes:
     return body
 
 
-@pytest.fixture
-def world(app, make, clock):
-    """A course with every kind of viewer, one presentation before its review deadline."""
-    course = make.course(timezone="America/New_York")
+def build_world(make, state: str = "on_time") -> dict:
+    """A course with every kind of viewer and one presentation whose secret review is in ``state``."""
+    course = make.course(timezone="America/New_York", late_policy=LatePolicy.ACCEPT)
     other_course = make.course()
     instructor = make.member(course, "instructor", "Ina Instructor")
     ta = make.member(course, "ta", "Tom TA")
@@ -62,14 +90,15 @@ def world(app, make, clock):
     unsubmitted = make.member(course, name="Dora Draftless")
     extended = make.member(course, name="Ezra Extension")
     outsider = make.member(other_course, name="Olga Outsider")
-    deadline = T0 + timedelta(days=1)
     presentation = make.presentation(
-        course, review_deadline=deadline, presenters=[presenter], summarizers=[summarizer]
+        course, review_deadline=DEADLINE, presenters=[presenter], summarizers=[summarizer]
     )
-    make.extension(presentation, extended, deadline + timedelta(days=2))
+    make.extension(presentation, extended, EXTENSION_ENDS)
     make.review(presentation, submitted, submitted_at=T0 - timedelta(hours=2), text="An ordinary review.", score=2)
+    submitted_at = {"draft": None, "on_time": T0 - timedelta(hours=1), "late": DEADLINE + timedelta(minutes=30)}
     secret = make.review(
-        presentation, writer, submitted_at=T0 - timedelta(hours=1), text=f"My view: {SECRET}.", score=SECRET_SCORE
+        presentation, writer, submitted_at=submitted_at[state], late=state == "late",
+        text=f"My view: {SECRET}.", score=SECRET_SCORE,
     )
     secret.answers = {**secret.answers, "questions": f"Why {SECRET}?"}
     db.session.commit()
@@ -91,6 +120,17 @@ def world(app, make, clock):
     }
 
 
+@pytest.fixture
+def world(app, make, clock):
+    """The secret review submitted on time, looked at before the deadline."""
+    return build_world(make)
+
+
+def hidden_from(w, now) -> list[str]:
+    """The viewers the policy refuses the secret review at ``now``."""
+    return [name for name, viewer in w["viewers"].items() if not policy.can_view_review(viewer, w["secret"], now)]
+
+
 def _route_args(rule, w, viewer) -> dict | None:
     """Fill a rule's arguments from the scenario; None when it cannot."""
     values = {
@@ -101,6 +141,8 @@ def _route_args(rule, w, viewer) -> dict | None:
         "rid": w["secret"].id,
         "paper_id": w["presentation"].paper_id,
         "session_id": w["presentation"].session_id,
+        "student_id": w["secret"].author_id,
+        "user_id": w["secret"].author_id,
         "token": viewer.calendar_token if viewer else "no-such-token",
         "calendar_token": viewer.calendar_token if viewer else "no-such-token",
     }
@@ -113,10 +155,9 @@ def _route_args(rule, w, viewer) -> dict | None:
 
 
 def _get_paths(app, w, viewer) -> list[str]:
+    """Every GET path of the application, filled in for the scenario, plus searches and a 404."""
     paths = []
     with app.test_request_context():
-        from flask import url_for
-
         for rule in app.url_map.iter_rules():
             # The project blueprint's paths have a scenario of their own: tests/test_project_leak_matrix.py.
             if "GET" not in rule.methods or rule.endpoint in UNFILLABLE or rule.endpoint.startswith("project."):
@@ -133,52 +174,113 @@ def _get_paths(app, w, viewer) -> list[str]:
     return sorted(set(paths))
 
 
-def _fetch_all(app, w, viewer_name, viewer, login_as):
+def _post_requests(app, w) -> list[tuple[str, dict]]:
+    """POSTs refused or answered with form errors, whose pages are drawn next to review data."""
+    c, p, r = w["course"].id, w["presentation"].id, w["secret"].id
+    with app.test_request_context():
+        return [
+            # a refused submit (empty answers, no pledge) and a refused draft of one's own review
+            (url_for("reviews.write", course_id=c, presentation_id=p), {"action": "submit"}),
+            (url_for("reviews.write", course_id=c, presentation_id=p), {"action": "draft", "score": "99"}),
+            (url_for("reviews.save_draft", course_id=c, presentation_id=p), {"score": "not a score"}),
+            # staff forms: a grade that is no number, an extension for nobody on no date
+            (url_for("reviews.grade", course_id=c, review_id=r), {"grade": "not a grade"}),
+            (url_for("reviews.extensions", course_id=c, presentation_id=p), {"student": "0", "deadline": "never"}),
+        ]
+
+
+def _fetch_all(app, w, viewer, login_as) -> dict:
+    """Every request of the matrix as ``viewer``: (method, path, accept) → (status, normalised body)."""
     client = login_as(viewer) if viewer else app.test_client()
     out = {}
-    for path in _get_paths(app, w, viewer):
-        for accept in ("text/html", "application/json"):
+    for accept in ("text/html", "application/json"):
+        for path in _get_paths(app, w, viewer):
             resp = client.get(path, headers={"Accept": accept})
-            out[(path, accept)] = (resp.status_code, _normalise(resp.get_data()))
+            out[("GET", path, accept)] = (resp.status_code, _normalise(resp.get_data()))
+        for path, form in _post_requests(app, w):
+            resp = client.post(path, data=form, headers={"Accept": accept})
+            out[("POST", path, accept)] = (resp.status_code, _normalise(resp.get_data()))
     return out
 
 
-HIDDEN_FROM = [
-    "presenter",
-    "summarizer",
-    "critic_submitted",
-    "critic_unsubmitted",
-    "critic_extension",
-    "other_course",
-    "anonymous",
-]
+def _fetch_and_forget(app, w, viewer, login_as) -> dict:
+    """``_fetch_all``, then the audit events those requests wrote are dropped again, so every
+    viewer in both worlds is answered from the same audit log."""
+    last = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+    out = _fetch_all(app, w, viewer, login_as)
+    db.session.execute(delete(AuditEvent).where(AuditEvent.id > last))
+    db.session.commit()
+    return out
 
 
-@pytest.mark.parametrize("viewer_name", HIDDEN_FROM)
-def test_hidden_review_leaks_through_no_path(app, world, viewer_name, login_as, clock):
-    viewer = world["viewers"][viewer_name]
-    with_secret = _fetch_all(app, world, viewer_name, viewer, login_as)
-    for (path, accept), (status, body) in with_secret.items():
-        assert SECRET.encode() not in body, f"{viewer_name} saw the secret at {path} ({accept})"
+def leaks(app, w, viewer_names, login_as) -> list[str]:
+    """What the viewers can learn of the secret review: its text, or any difference its deletion makes.
 
-    # The same world without the secret review: every answer must be identical.
-    secret_id = world["secret"].id
-    db.session.execute(delete(ReviewRevision).where(ReviewRevision.review_id == secret_id))
-    db.session.execute(delete(AuditEvent).where(AuditEvent.subject_id == world["secret"].author_id))
-    db.session.execute(delete(Review).where(Review.id == secret_id))
+    Deletes the secret review (the world is spent afterwards)."""
+    with_secret = {name: _fetch_and_forget(app, w, w["viewers"][name], login_as) for name in viewer_names}
+    found = [
+        f"{name} saw the secret at {method} {path} ({accept})"
+        for name, answers in with_secret.items()
+        for (method, path, accept), (_status, body) in answers.items()
+        if SECRET.encode() in body
+    ]
+    secret = w["secret"]
+    db.session.execute(delete(ReviewRevision).where(ReviewRevision.review_id == secret.id))
+    db.session.execute(delete(Review).where(Review.id == secret.id))
     db.session.commit()
     db.session.expire_all()
-    without_secret = _fetch_all(app, world, viewer_name, viewer, login_as)
-    assert without_secret.keys() == with_secret.keys()
-    for key in with_secret:
-        assert with_secret[key][0] == without_secret[key][0], f"status differs at {key} for {viewer_name}"
-        assert with_secret[key][1] == without_secret[key][1], (
-            f"{viewer_name} can tell the hidden review exists at {key[0]} ({key[1]})"
-        )
+    for name in viewer_names:
+        without = _fetch_and_forget(app, w, w["viewers"][name], login_as)
+        assert without.keys() == with_secret[name].keys()
+        found += [
+            f"{name} can tell the hidden review exists at {method} {path} ({accept})"
+            for (method, path, accept), answer in with_secret[name].items()
+            if answer != without[(method, path, accept)]
+        ]
+    return found
+
+
+@pytest.mark.parametrize("state, moment", CELLS, ids=[f"{s}-{m}" for s, m in CELLS])
+def test_hidden_review_leaks_through_no_path(app, make, clock, login_as, state, moment):
+    """No viewer the policy refuses learns anything of the secret review, in any state, at any moment."""
+    w = build_world(make, state)
+    now = clock.to(MOMENTS[moment])
+    hidden = hidden_from(w, now)
+    # the people every cell must check, whatever the moment: V4–V6 and strangers
+    assert {"critic_unsubmitted", "other_course", "anonymous"} <= set(hidden), hidden
+    if state == "draft":
+        assert {"instructor", "ta", "presenter", "summarizer", "critic_extension"} <= set(hidden), hidden
+    if moment == "before_deadline":
+        assert {"presenter", "summarizer", "critic_submitted", "critic_extension"} <= set(hidden), hidden
+    assert leaks(app, w, hidden, login_as) == []
+
+
+def test_the_matrix_reports_a_planted_leak(app, make, clock, login_as):
+    """Guards the matrix itself: a page that prints the review, and one that only counts reviews,
+    are both reported, for every viewer the policy refuses."""
+
+    def planted_text():
+        return " ".join(r.answers["summary"] for r in db.session.scalars(select(Review)))
+
+    def planted_count():
+        return str(db.session.scalar(select(func.count(Review.id))))
+
+    app.add_url_rule("/planted/text", "planted_text", planted_text)
+    app.add_url_rule("/planted/count", "planted_count", planted_count)
+    w = build_world(make, "draft")
+    now = clock.to(MOMENTS["after_release"])
+    hidden = hidden_from(w, now)
+    assert "instructor" in hidden
+    found = leaks(app, w, hidden, login_as)
+    for name in hidden:
+        assert f"{name} saw the secret at GET /planted/text (text/html)" in found
+        assert f"{name} can tell the hidden review exists at GET /planted/count (application/json)" in found
+    planted = {line for line in found if "/planted/" in line}
+    assert set(found) == planted, "the application itself leaks: " + "; ".join(sorted(set(found) - planted))
 
 
 def test_staff_see_the_review_so_the_matrix_can_fail(app, world, login_as):
-    """Guards the matrix itself: the same paths do carry the secret to staff."""
+    """The same paths do carry a submitted review to staff: the matrix looks where the review is."""
     client = login_as(world["viewers"]["instructor"])
     seen = [
         path
@@ -193,8 +295,6 @@ def test_hidden_review_answers_like_a_missing_one(app, world, login_as):
     missing_id = db.session.scalar(select(Review.id).order_by(Review.id.desc())) + 1000
     client = login_as(world["viewers"]["critic_submitted"])
     with app.test_request_context():
-        from flask import url_for
-
         detail_rules = [r for r in app.url_map.iter_rules() if {"review_id"} <= set(r.arguments) or {"rid"} <= set(r.arguments)]
         assert detail_rules, "no review detail path exists yet"
         for rule in detail_rules:
