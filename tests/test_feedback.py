@@ -9,7 +9,7 @@ from core.extensions import db
 from core.timeutil import to_local_input
 from models import AuditEvent, PeerFeedback, ProjectTalk
 from tests.support.factories import T0
-from tests.test_feedback_policy import SECRET, feedback_world
+from test_feedback_policy import SECRET, feedback_world
 
 import pytest
 

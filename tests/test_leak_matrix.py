@@ -24,7 +24,6 @@ proves the checker reports both.
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -35,6 +34,7 @@ from core.extensions import db
 from domain import policy
 from models import AuditEvent, LatePolicy, Review, ReviewRevision
 from tests.support.factories import T0
+from tests.support.leaks import normalise
 
 SECRET = "SECRET-zebra-quokka-4242"
 SECRET_SCORE = 5
@@ -61,21 +61,6 @@ CELLS = [
     for moment in MOMENTS
     if not (state == "late" and MOMENTS[moment] <= DEADLINE)
 ]
-
-_CSRF = [
-    re.compile(rb'name="csrf-token" content="[^"]*"'),
-    re.compile(rb'name="csrf_token" type="hidden" value="[^"]*"'),
-    re.compile(rb'type="hidden" name="csrf_token" value="[^"]*"'),
-    re.compile(rb'name="csrf_token" value="[^"]*"'),
-    re.compile(rb'id="csrf_token" name="csrf_token" type="hidden" value="[^"]*"'),
-]
-
-
-def _normalise(body: bytes) -> bytes:
-    for pattern in _CSRF:
-        body = pattern.sub(b"CSRF", body)
-    return body
-
 
 def build_world(make, state: str = "on_time") -> dict:
     """A course with every kind of viewer and one presentation whose secret review is in ``state``."""
@@ -196,10 +181,10 @@ def _fetch_all(app, w, viewer, login_as) -> dict:
     for accept in ("text/html", "application/json"):
         for path in _get_paths(app, w, viewer):
             resp = client.get(path, headers={"Accept": accept})
-            out[("GET", path, accept)] = (resp.status_code, _normalise(resp.get_data()))
+            out[("GET", path, accept)] = (resp.status_code, normalise(resp.get_data()))
         for path, form in _post_requests(app, w):
             resp = client.post(path, data=form, headers={"Accept": accept})
-            out[("POST", path, accept)] = (resp.status_code, _normalise(resp.get_data()))
+            out[("POST", path, accept)] = (resp.status_code, normalise(resp.get_data()))
     return out
 
 
@@ -308,7 +293,7 @@ def test_hidden_review_answers_like_a_missing_one(app, world, login_as):
                 a = client.get(hidden, headers={"Accept": accept})
                 b = client.get(missing, headers={"Accept": accept})
                 assert a.status_code == b.status_code == 404, rule.rule
-                assert _normalise(a.get_data()) == _normalise(b.get_data()), rule.rule
+                assert normalise(a.get_data()) == normalise(b.get_data()), rule.rule
 
 
 @pytest.mark.parametrize("state, moment", CELLS, ids=[f"{s}-{m}" for s, m in CELLS])

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from domain.project import groups
 from models import MILESTONE_PROPOSAL, MilestoneSubmission, ProjectDocument
-from tests.test_project_groups import pair, project_world
+from test_project_groups import pair, project_world
 
 
 def pdf_bytes(pages: int = 1) -> bytes:

@@ -31,8 +31,8 @@ from models import (
     ProjectDocument,
     ProjectInvitation,
 )
-from tests.test_feedback_policy import feedback_world, give_feedback, make_group
-from tests.test_leak_matrix import _normalise
+from test_feedback_policy import feedback_world, give_feedback, make_group
+from tests.support.leaks import normalise as _normalise
 
 FEEDBACK_SECRET = "SECRET-feedback-okapi-7171"  # the world's submitted feedback (see feedback_world)
 HELD_SECRET = "SECRET-heldback-tapir-3131"

@@ -25,8 +25,8 @@ from models import (
     ProposalDecision,
 )
 from tests.support.factories import T0
-from tests.test_project_documents import pdf_bytes
-from tests.test_project_groups import DEADLINE, _at_once, pair, project_world
+from test_project_documents import pdf_bytes
+from test_project_groups import DEADLINE, _at_once, pair, project_world
 
 CONFIRMED = {"on_area": True, "original": True, "not_survey": True, "originality": True}
 
