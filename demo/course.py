@@ -52,6 +52,7 @@ from demo.data import (
     Slot,
 )
 from demo.feedback import load_feedback
+from demo.project import load_project
 from domain import courses, papers, reviewing, roster, schedule, signup, slides
 from domain.review_form import review_form_fields
 from models import (
@@ -127,6 +128,7 @@ def load_demo() -> Course:
         upcoming, people[student].id, upcoming.review_deadline + timedelta(days=days), reason, people["instructor"].id
     )
     _panel(released, people)
+    load_project(course, people, now)
     load_feedback(course, people, now)
     db.session.commit()
     return course
