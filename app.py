@@ -82,11 +82,11 @@ def _init_socketio(app):
 
 
 def _register_blueprints(app):
-    from blueprints import auth, common, courses, integrity, panel, papers, project, reviews, schedule, search
+    from blueprints import auth, common, courses, gradebook, integrity, panel, papers, project, reviews, schedule, search
 
     common.init_app(app)
 
-    for module in (auth, courses, papers, schedule, reviews, integrity, search, project, panel):
+    for module in (auth, courses, papers, schedule, reviews, integrity, search, project, gradebook, panel):
         app.register_blueprint(module.bp)
     panel.init_socketio(socketio)
 

@@ -125,7 +125,7 @@ def test_running_total(categories, earned, counted):
 @pytest.mark.parametrize(
     "value, places, shown",
     [(2.25, 1, 2.3), (2.35, 1, 2.4), (2.249, 1, 2.2), (66.666, 1, 66.7), (-2.25, 1, -2.3), (89.95, 1, 90.0),
-     (1.005, 2, 1.01), (None, 1, None)],
+     (1.005, 2, 1.01), (100 * 8.7 / 40, 1, 21.8), (None, 1, None)],
 )
 def test_one_rounding_half_away_from_zero(value, places, shown):
     assert round_grade(value, places) == shown

@@ -128,6 +128,8 @@ def _route_args(rule, w, viewer) -> dict | None:
         "session_id": w["presentation"].session_id,
         "student_id": w["secret"].author_id,
         "user_id": w["secret"].author_id,
+        # A gradebook item: its pages are staff's, and a student's grades are in test_gradebook_leaks.
+        "item_id": 1,
         "token": viewer.calendar_token if viewer else "no-such-token",
         "calendar_token": viewer.calendar_token if viewer else "no-such-token",
     }

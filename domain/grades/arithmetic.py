@@ -13,11 +13,12 @@ DAY = 86_400
 
 
 def round_grade(value: Optional[float], places: int = 1) -> Optional[float]:
-    """The one rounding of the gradebook: half away from zero to ``places`` decimals (2.25 → 2.3)."""
+    """The one rounding of the gradebook: half away from zero to ``places`` decimals (2.25 → 2.3),
+    after dropping binary noise below 10⁻⁹ (100 × 8.7 / 40 is 21.749999999999996 in floats: 21.8)."""
     if value is None:
         return None
     quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(round(value, 9))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def rubric_score(criteria: Sequence[dict], points: dict) -> Optional[float]:

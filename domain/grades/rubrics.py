@@ -56,7 +56,7 @@ def edit_rubric(course: Course, rubric: Rubric, text: str, actor_id: int, now: d
     old_criteria = rubric.criteria
     rubric.criteria = criteria
     rubric.updated_at = now
-    audit.record("grade.rubric_edited", course.id, actor_id, kind=rubric.kind, old=old_criteria, new=criteria,
+    audit.record("grade.rubric_edited", course.id, actor_id, rubric=rubric.kind, old=old_criteria, new=criteria,
                  reason=reason)
     settings = settings_for(course)
     changed = 0

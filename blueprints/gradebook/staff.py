@@ -1,0 +1,184 @@
+"""Staff's gradebook: the grid, a student's page, grade entry per item, posting, waivers, export."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from blueprints.common import course_or_404, found_or_404, permitted_or_403
+from blueprints.gradebook import bp
+from core.extensions import db
+from core.timeutil import now_utc
+from domain import policy
+from domain.errors import Invalid
+from domain.grades import exports, grading, posting
+from domain.grades.gradebook import read_book, statistics_of
+from models import Grade, GradeCategory, GradeItem
+
+SORTS = ("name", "total")
+
+
+def _staff_course(course_id):
+    return course_or_404(course_id, need="staff")
+
+
+def _filtered_rows(book, query: str, sort: str, descending: bool):
+    rows = book.rows
+    if query:
+        needle = query.casefold()
+        rows = [r for r in rows if needle in r.name.casefold() or needle in r.email.casefold()]
+    if sort == "total":
+        rows = sorted(rows, key=lambda r: r.earned, reverse=descending)
+    elif sort.isdigit() and book.item(int(sort)) is not None:
+        item_id = int(sort)
+        rows = sorted(rows, key=lambda r: (r.cells[item_id].adjusted is None, r.cells[item_id].adjusted or 0),
+                      reverse=descending)
+    elif descending:
+        rows = list(reversed(rows))
+    return rows
+
+
+@bp.route("/courses/<int:course_id>/gradebook")
+@login_required
+def grid(course_id):
+    """Staff: students × items with category subtotals, total, late and missing marks."""
+    course = _staff_course(course_id)
+    now = now_utc()
+    book = read_book(course, now)
+    query = request.args.get("q", "").strip()[:100]
+    sort = request.args.get("sort", "name")
+    descending = request.args.get("dir") == "desc"
+    category_id = request.args.get("category", type=int)
+    items = [i for i in book.items if category_id is None or i.category_id == category_id]
+    totals = [r.earned for r in book.rows if r.counted]
+    db.session.commit()
+    return render_template(
+        "gradebook/grid.html", course=course, book=book, items=items, rows=_filtered_rows(book, query, sort, descending),
+        query=query, sort=sort, descending=descending, category_id=category_id, total_stats=statistics_of(totals),
+        now=now,
+    )
+
+
+@bp.route("/courses/<int:course_id>/gradebook/students/<int:student_id>")
+@login_required
+def student(course_id, student_id):
+    """Staff: one student's grades on every item, posted or not, with the evidence lines."""
+    course = _staff_course(course_id)
+    book = read_book(course, now_utc(), student_id=student_id)
+    row = found_or_404(book.row(student_id))
+    db.session.commit()
+    return render_template("gradebook/student.html", course=course, book=book, row=row)
+
+
+@bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>", methods=["GET", "POST"])
+@login_required
+def item(course_id, item_id):
+    """Staff: grade an item on its rubric (or by score) for every student who owes it."""
+    course = _staff_course(course_id)
+    now = now_utc()
+    grade_item = found_or_404(db.session.get(GradeItem, item_id), lambda i: i.course_id == course.id)
+    rubric = grading.rubric_of(grade_item)
+    if request.method == "POST":
+        permitted_or_403(policy.can_enter_grades(current_user, course.id))
+        student_ids = request.form.getlist("student", type=int)
+        reason = request.form.get("reason", "")[:300]
+        try:
+            book = read_book(course, now)
+            owed = {r.student_id for r in book.rows if r.cells[grade_item.id].owed}
+            for sid in student_ids:
+                if sid not in owed:
+                    continue
+                comment = request.form.get(f"comment-{sid}", "")
+                if rubric is not None:
+                    points = {c["key"]: request.form.get(f"points-{sid}-{c['key']}", "") for c in rubric.criteria}
+                    grading.record_grade(course, grade_item, sid, current_user.id, now, rubric_points=points,
+                                         comment=comment, reason=reason)
+                else:
+                    raw = request.form.get(f"score-{sid}", "").strip()
+                    score = _number(raw)
+                    grading.record_grade(course, grade_item, sid, current_user.id, now, score=score,
+                                         comment=comment, reason=reason)
+        except Invalid as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
+        db.session.commit()
+        flash("Grades saved.", "success")
+        return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
+    book = read_book(course, now)
+    rows = [r for r in book.rows if r.cells[grade_item.id].owed]
+    values = [r.cells[grade_item.id].adjusted for r in rows if r.cells[grade_item.id].graded]
+    db.session.commit()
+    return render_template("gradebook/item.html", course=course, book=book, item=grade_item, rubric=rubric, rows=rows,
+                           stats=statistics_of(values), now=now)
+
+
+def _number(raw: str):
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise Invalid("Give scores as numbers from 0 to 100.")
+
+
+@bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>/post", methods=["POST"])
+@login_required
+def post_item(course_id, item_id):
+    """Staff: post an item's grades to its students, or hold them again."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_enter_grades(current_user, course.id))
+    grade_item = found_or_404(db.session.get(GradeItem, item_id), lambda i: i.course_id == course.id)
+    posted = request.form.get("action") != "hold"
+    posting.post_items([grade_item], current_user.id, now_utc(), posted)
+    db.session.commit()
+    flash(f"{grade_item.title}: {'posted' if posted else 'held'}.", "success")
+    if request.form.get("back") == "item":
+        return redirect(url_for("gradebook.item", course_id=course.id, item_id=item_id))
+    return redirect(url_for("gradebook.grid", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>/gradebook/categories/<int:category_id>/post", methods=["POST"])
+@login_required
+def post_category(course_id, category_id):
+    """Staff: post (or hold) every item of a category."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_enter_grades(current_user, course.id))
+    category = found_or_404(db.session.get(GradeCategory, category_id), lambda c: c.course_id == course.id)
+    posted = request.form.get("action") != "hold"
+    count = posting.post_category(category, current_user.id, now_utc(), posted)
+    db.session.commit()
+    flash(f"{category.title}: {count} item(s) {'posted' if posted else 'held'}.", "success")
+    return redirect(url_for("gradebook.grid", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>/gradebook/grades/<int:grade_id>/waive", methods=["POST"])
+@login_required
+def waive(course_id, grade_id):
+    """Instructor: waive (or restore) a grade's late penalty, with a reason."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_waive_penalty(current_user, course.id))
+    grade = found_or_404(db.session.get(Grade, grade_id), lambda g: g.course_id == course.id)
+    try:
+        grading.waive_penalty(course, grade, request.form.get("reason", ""), current_user.id, now_utc(),
+                              waived=request.form.get("action") != "restore")
+    except Invalid as exc:
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Penalty updated.", "success")
+    return redirect(url_for("gradebook.student", course_id=course.id, student_id=grade.student_id))
+
+
+@bp.route("/courses/<int:course_id>/gradebook/export.csv")
+@login_required
+def export(course_id):
+    """Staff: the gradebook as CSV (``layout=lms`` for an LMS import), safe against formulas."""
+    course = _staff_course(course_id)
+    layout = request.args.get("layout", "full")
+    if layout not in exports.LAYOUTS:
+        abort(404)
+    body = exports.gradebook_csv(read_book(course, now_utc()), layout)
+    db.session.commit()
+    name = f"{course.code}-gradebook{'-lms' if layout == 'lms' else ''}.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -1,0 +1,242 @@
+"""The gradebook through its pages and operations: weights, rubric grading, posting, late
+adjustments with extensions and waivers, rubric edits re-scoring, exports, the discussion proposal."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.extensions import db
+from domain.grades import discussion, grading
+from domain.grades.gradebook import read_book
+from domain.grades.setup import ensure_gradebook
+from domain.panel.reports import participation
+from models import (
+    ROLE_TA,
+    AuditEvent,
+    Grade,
+    GradeCategory,
+    GradeItem,
+    PanelRoom,
+    Question,
+    VerdictVote,
+    Vote,
+)
+from tests.support.factories import T0
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def term(make, course, staff, student):
+    """A course with a presentation whose review deadline passed, a critic on time and one late."""
+    course.late_penalty_per_day = 10.0
+    course.late_policy = "accept"
+    presenter = make.member(course, name="Pia Presenter")
+    late = make.member(course, name="Lou Late")
+    presentation = make.presentation(course, review_deadline=T0 - 3 * DAY, presenters=[presenter])
+    make.review(presentation, student, submitted_at=T0 - 4 * DAY, text="On time.")
+    make.review(presentation, late, submitted_at=T0 - 3 * DAY + DAY + timedelta(hours=4), late=True, text="Late.")
+    ensure_gradebook(course)
+    db.session.commit()
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == f"review:{presentation.id}"))
+    return {"course": course, "presentation": presentation, "item": item, "presenter": presenter, "late": late}
+
+
+def _points(client, course, item, student_id, **points):
+    data = {"student": student_id, **{f"points-{student_id}-{k}": v for k, v in points.items()}}
+    return client.post(f"/courses/{course.id}/gradebook/items/{item.id}", data=data)
+
+
+def test_default_weights_follow_the_syllabus(course):
+    categories = ensure_gradebook(course)
+    assert [(c.key, c.weight) for c in categories] == [
+        ("discussion", 10.0), ("reviews", 10.0), ("presentation", 30.0), ("project", 50.0)
+    ]
+    project = [i for i in categories[3].items]
+    assert [i.title for i in project] == [
+        "Project proposal", "Mid-term checkpoint", "Final report", "Final talk", "Peer feedback given"
+    ]
+
+
+def test_weights_must_sum_to_100_and_nothing_is_saved(course, staff, login_as):
+    ensure_gradebook(course)
+    db.session.commit()
+    client = login_as(staff)
+    form = {"weight-discussion": "10", "weight-reviews": "20", "weight-presentation": "30", "weight-project": "50"}
+    resp = client.post(f"/courses/{course.id}/gradebook/settings", data=form)
+    assert resp.status_code == 422
+    assert "add up to 110" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(GradeCategory.weight).where(GradeCategory.key == "reviews")) == 10.0
+    form["weight-reviews"] = "10"
+    form["drop-reviews"] = "1"
+    assert client.post(f"/courses/{course.id}/gradebook/settings", data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(GradeCategory.drop_lowest).where(GradeCategory.key == "reviews")) == 1
+
+
+def test_a_ta_may_not_change_weights_or_rubrics(make, course, login_as):
+    ta = make.member(course, ROLE_TA)
+    client = login_as(ta)
+    assert client.get(f"/courses/{course.id}/gradebook/settings").status_code == 200
+    assert client.post(f"/courses/{course.id}/gradebook/settings", data={"weight-reviews": "90"}).status_code == 403
+    assert client.post(f"/courses/{course.id}/gradebook/rubrics/review", data={"criteria": "a | A | 1"}).status_code == 403
+
+
+def test_a_student_sees_the_gradebook_pages_as_forbidden(course, student, login_as):
+    client = login_as(student)
+    assert client.get(f"/courses/{course.id}/gradebook").status_code == 403
+    assert client.get(f"/courses/{course.id}/gradebook/export.csv").status_code == 403
+
+
+def test_rubric_grade_is_held_until_posted_then_shown_with_its_lines(term, staff, student, login_as):
+    course, item = term["course"], term["item"]
+    staff_client = login_as(staff)
+    assert _points(staff_client, course, item, student.id, summary=3, critique=4, questions=1).status_code == 302
+    grade = db.session.scalar(select(Grade).where(Grade.student_id == student.id))
+    assert grade.score == pytest.approx(80.0)
+    mine = login_as(student)
+    page = mine.get(f"/courses/{course.id}/grades").get_data(as_text=True)
+    assert "80.0" not in page and "Summary accuracy" not in page
+    assert "Not graded or not posted yet" in page
+    staff_client.post(f"/courses/{course.id}/gradebook/items/{item.id}/post", data={"action": "post"})
+    page = mine.get(f"/courses/{course.id}/grades").get_data(as_text=True)
+    assert "80.0" in page and "Summary accuracy: 3.0 / 4.0" in page
+    # G4: the change is in the audit log with old → new.
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "grade.change"))
+    assert event.actor_id == staff.id and event.subject_id == student.id
+    assert event.detail["old"] is None and event.detail["new"] == pytest.approx(80.0)
+
+
+def test_late_review_carries_a_visible_penalty_which_the_instructor_can_waive(term, staff, login_as):
+    course, item, late = term["course"], term["item"], term["late"]
+    client = login_as(staff)
+    _points(client, course, item, late.id, summary=4, critique=4, questions=2)
+    grade = db.session.scalar(select(Grade).where(Grade.student_id == late.id))
+    assert grade.late_seconds == (DAY + timedelta(hours=4)).total_seconds()
+    assert grade.penalty_percent == 20.0
+    page = client.get(f"/courses/{course.id}/gradebook/students/{late.id}").get_data(as_text=True)
+    assert "late 1 day 4 h: −20%" in page and "80.0" in page
+    assert client.post(f"/courses/{course.id}/gradebook/grades/{grade.id}/waive", data={"reason": ""}).status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(Grade, grade.id).penalty_waived
+    client.post(f"/courses/{course.id}/gradebook/grades/{grade.id}/waive", data={"reason": "doctor's note"})
+    db.session.expire_all()
+    book = read_book(course, T0)
+    assert book.row(late.id).cells[item.id].adjusted == 100.0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "grade.penalty_waived"))
+    assert event.detail == {"item": item.key, "penalty": 20.0, "old": 80.0, "new": 100.0, "reason": "doctor's note"}
+
+
+def test_an_extension_moves_the_reference_deadline(make, term, staff):
+    course, item, late = term["course"], term["item"], term["late"]
+    make.extension(term["presentation"], late, T0 - DAY)
+    grade = grading.record_grade(course, item, late.id, staff.id, T0, rubric_points={"summary": 4})
+    assert grade.late_seconds == 0 and grade.penalty_percent == 0
+
+
+def test_cap_and_floor_apply(term, staff):
+    from domain.grades.setup import settings_for
+
+    course, item, late = term["course"], term["item"], term["late"]
+    settings = settings_for(course)
+    settings.late_cap_percent, settings.late_floor_percent = 15.0, 90.0
+    grade = grading.record_grade(course, item, late.id, staff.id, T0, rubric_points={"summary": 4, "critique": 4, "questions": 2})
+    assert grade.penalty_percent == 15.0
+    assert grading.effective_score(grade, settings) == 90.0  # 85 lifted to the floor
+
+
+def test_editing_a_rubric_rescores_everyone_graded_on_it(term, staff, student, login_as):
+    course, item = term["course"], term["item"]
+    client = login_as(staff)
+    _points(client, course, item, student.id, summary=2, critique=4, questions=2)
+    resp = client.post(f"/courses/{course.id}/gradebook/rubrics/review",
+                       data={"criteria": "summary | Summary accuracy | 2\ncritique | Depth of critique | 4\nquestions | Quality | 2",
+                             "reason": "summary counts less"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Grade.score).where(Grade.student_id == student.id)) == 100.0
+    kinds = [e.kind for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert kinds[-2:] == ["grade.rubric_edited", "grade.change"]
+
+
+def test_a_grade_from_the_review_page_counts_until_the_rubric_replaces_it(term, student, staff):
+    course, item, presentation = term["course"], term["item"], term["presentation"]
+    review = next(r for r in presentation_reviews(presentation) if r.author_id == student.id)
+    review.grade = 7.5
+    db.session.commit()
+    cell = read_book(course, T0).row(student.id).cells[item.id]
+    assert (cell.source, cell.adjusted) == ("review page", 75.0)
+    grading.record_grade(course, item, student.id, staff.id, T0, rubric_points={"summary": 4, "critique": 4})
+    cell = read_book(course, T0).row(student.id).cells[item.id]
+    assert (cell.source, cell.adjusted) == ("gradebook", 80.0)
+
+
+def presentation_reviews(presentation):
+    from models import Review
+
+    return db.session.scalars(select(Review).where(Review.presentation_id == presentation.id)).all()
+
+
+def test_missing_and_not_owed_marks(make, term, student):
+    absent = make.member(term["course"], name="Abe Absent")
+    book = read_book(term["course"], T0)
+    assert book.row(absent.id).cells[term["item"].id].missing
+    assert not book.row(term["presenter"].id).cells[term["item"].id].owed
+    assert not book.row(student.id).cells[term["item"].id].missing
+
+
+def test_csv_exports_are_formula_safe_and_the_lms_layout_has_one_column_per_category(make, term, staff, login_as):
+    make.member(term["course"], name="=HYPERLINK(\"http://evil\")")
+    client = login_as(staff)
+    full = client.get(f"/courses/{term['course'].id}/gradebook/export.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in full and "\n=HYPERLINK" not in full
+    lms = client.get(f"/courses/{term['course'].id}/gradebook/export.csv?layout=lms").get_data(as_text=True)
+    assert lms.splitlines()[0] == "identifier,name,In-class discussion,Paper reviews,Paper presentation,Course project,total"
+
+
+def test_discussion_proposal_reads_the_rooms_stored_events(make, term, staff, student, login_as):
+    course, presentation, presenter = term["course"], term["presentation"], term["presenter"]
+    room = PanelRoom(presentation=presentation, phase="closed")
+    db.session.add(room)
+    db.session.flush()
+    answered = Question(room=room, asker=student, client_id="a", text="Why?", state="answered",
+                        approved_at=T0, outcome="rebutted")
+    pending = Question(room=room, asker=student, client_id="b", text="How?")
+    other = Question(room=room, asker=term["late"], client_id="c", text="When?", approved_at=T0, state="queued")
+    db.session.add_all([answered, pending, other])
+    db.session.flush()
+    db.session.add_all([Vote(question_id=answered.id, user_id=term["late"].id),
+                        Vote(question_id=other.id, user_id=student.id),
+                        VerdictVote(room_id=room.id, user_id=student.id, verdict="accept")])
+    db.session.commit()
+    rooms, evidence = discussion.evidence(course)
+    stored = {row["user_id"]: row for row in participation(course)}
+    for uid, ev in evidence.items():
+        totals = ev.totals()
+        for figure in ("asked", "approved", "answered", "votes_received", "votes_cast"):
+            assert totals[figure] == stored.get(uid, {}).get(figure, 0), (uid, figure)
+    assert evidence[student.id].totals()["verdicts"] == 1
+    assert evidence[presenter.id].totals()["rebutted"] == 1
+    formula = discussion.DEFAULT_FORMULA
+    # asked 2 + approved 1×2 + answered 1×3 + votes received 1×0.5 + cast 1×0.2 + verdict 1 = 8.7 of 40
+    assert discussion.proposal(evidence[student.id].totals(), formula) == pytest.approx(100 * 8.7 / 40)
+    client = login_as(staff)
+    page = client.get(f"/courses/{course.id}/gradebook/discussion").get_data(as_text=True)
+    assert "Sam Student: proposed 21.8%" in page
+    client.post(f"/courses/{course.id}/gradebook/discussion", data={"student": student.id, "action": "accept"})
+    assert client.post(f"/courses/{course.id}/gradebook/discussion",
+                       data={"student": presenter.id, "action": "adjust", "grade": "90"}).status_code == 302
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == "discussion"))
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == item.id)).all())
+    assert scores == {student.id: pytest.approx(21.75)}  # an adjustment without a reason is refused
+
+
+def test_staff_pages_render(term, staff, student, login_as):
+    client = login_as(staff)
+    course = term["course"]
+    for path in ("gradebook", "gradebook?sort=total&dir=desc&q=sam", f"gradebook/items/{term['item'].id}",
+                 f"gradebook/students/{student.id}", "gradebook/settings", "gradebook/rubrics", "gradebook/discussion"):
+        assert client.get(f"/courses/{course.id}/{path}").status_code == 200, path
