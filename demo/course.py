@@ -52,6 +52,7 @@ from demo.data import (
     Slot,
 )
 from demo.feedback import load_feedback
+from demo.gradebook import load_gradebook
 from demo.project import load_project
 from domain import courses, papers, reviewing, roster, schedule, signup, slides
 from domain.review_form import review_form_fields
@@ -130,6 +131,7 @@ def load_demo() -> Course:
     _panel(released, people)
     load_project(course, people, now)
     load_feedback(course, people, now)
+    load_gradebook(course, people, now)
     db.session.commit()
     return course
 
