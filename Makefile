@@ -33,7 +33,9 @@ run: db
 system-test-deps:
 	@sh scripts/install_test_system_deps.sh
 
+## The import rules of docs/architecture.md (.importlinter), then the whole suite.
 test: install-dev system-test-deps
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 bench: install-dev
