@@ -19,7 +19,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from wtforms.validators import ValidationError
+from wtforms import TextAreaField
+from wtforms.validators import Length, ValidationError
 
 from domain import policy
 from core.errors import error_response
@@ -156,3 +157,23 @@ def http_url(form, field) -> None:
         parts = urlsplit(value)
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             raise ValidationError("Give a web address that starts with http:// or https://.")
+
+
+ANSWER_PREFIX = "answer_"
+
+
+def answers_form_class(name: str, definition: tuple[tuple[str, str, str, bool], ...], max_answer: int) -> type[FlaskForm]:
+    """A form class with one text area per field of a course-defined form (key, label, help,
+    required), named ``answer_<key>``; reviews and peer feedback add their own fields to it."""
+    form_class = type(name, (FlaskForm,), {})
+    for key, label, help_text, required in definition:
+        setattr(
+            form_class,
+            ANSWER_PREFIX + key,
+            TextAreaField(
+                label + ("" if required else " (optional)"),
+                description=help_text,
+                validators=[Length(max=max_answer)],
+            ),
+        )
+    return form_class

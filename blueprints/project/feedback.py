@@ -15,7 +15,7 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-from blueprints.common import course_or_404, found_or_404
+from blueprints.common import ANSWER_PREFIX, answers_form_class, course_or_404, found_or_404
 from blueprints.project import bp
 from blueprints.project.talks import committed, talk_or_404
 from core.extensions import db
@@ -27,7 +27,6 @@ from domain.project import feedback as peer_feedback
 from domain.project import talks
 from models import PeerFeedback
 
-ANSWER_PREFIX = "answer_"
 RATING_CHOICES = [SelectChoice("", "Choose a rating")] + [
     SelectChoice(str(n), label)
     for n, label in enumerate(("1 — weak", "2 — fair", "3 — good", "4 — very good", "5 — excellent"), 1)
@@ -40,19 +39,9 @@ RATING_CHOICES = [SelectChoice("", "Choose a rating")] + [
 @lru_cache(maxsize=64)
 def _feedback_form_class(definition: tuple[tuple[str, str, str, bool], ...]) -> type[FlaskForm]:
     """The form class for one feedback-form definition (key, label, help, required), built once."""
-
-    class FeedbackForm(FlaskForm):
-        pass
-
-    for key, label, help_text, required in definition:
-        setattr(
-            FeedbackForm,
-            ANSWER_PREFIX + key,
-            TextAreaField(label + ("" if required else " (optional)"), description=help_text,
-                          validators=[Length(max=peer_feedback.MAX_ANSWER)]),
-        )
-    FeedbackForm.rating = SelectField("Rating", choices=RATING_CHOICES, default="")
-    return FeedbackForm
+    form_class = answers_form_class("FeedbackForm", definition, peer_feedback.MAX_ANSWER)
+    form_class.rating = SelectField("Rating", choices=RATING_CHOICES, default="")
+    return form_class
 
 
 def feedback_form(course, piece: Optional[PeerFeedback], formdata=None) -> FlaskForm:
