@@ -17,6 +17,7 @@ from domain.policy.membership import (  # noqa: F401
     is_member,
     is_staff,
     is_student,
+    students_except,
 )
 from domain.policy.panel import (  # noqa: F401
     ASK_PHASES,

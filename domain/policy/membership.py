@@ -14,6 +14,7 @@ from models import (
     Enrollment,
     Presentation,
     PresentationMember,
+    User,
 )
 
 # --------------------------------------------------------------------------- per-request memo
@@ -113,3 +114,20 @@ def can_edit_schedule(user, course_id: int) -> bool:
 def can_view_integrity(user, course_id: int) -> bool:
     """Integrity view, similarity flags and the audit log: staff only."""
     return is_staff(user, course_id)
+
+
+def students_except(course_id: int, excluded_user_ids) -> list[User]:
+    """The course's students outside ``excluded_user_ids`` (a select of user ids), by name: who
+    must review a presentation or give feedback on a talk, for a whole class."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Enrollment, Enrollment.user_id == User.id)
+            .where(
+                Enrollment.course_id == course_id,
+                Enrollment.role == ROLE_STUDENT,
+                User.id.not_in(excluded_user_ids),
+            )
+            .order_by(User.display_name, User.id)
+        )
+    )

@@ -17,9 +17,7 @@ from domain.review_form import form_fields, format_review_form, parse_review_for
 from models import (
     FEEDBACK_DRAFT,
     FEEDBACK_SUBMITTED,
-    ROLE_STUDENT,
     Course,
-    Enrollment,
     PeerFeedback,
     ProjectMember,
     ProjectTalk,
@@ -165,18 +163,7 @@ def mark_helpful(user, feedback: PeerFeedback, helpful: Optional[bool], now: dat
 def feedback_givers(talk: ProjectTalk) -> list[User]:
     """Every student who must give feedback on the talk (``must_give_feedback`` for a class)."""
     presenters = select(ProjectMember.user_id).where(ProjectMember.group_id == talk.group_id)
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Enrollment, Enrollment.user_id == User.id)
-            .where(
-                Enrollment.course_id == talk.course_id,
-                Enrollment.role == ROLE_STUDENT,
-                User.id.not_in(presenters),
-            )
-            .order_by(User.display_name, User.id)
-        )
-    )
+    return policy.students_except(talk.course_id, presenters)
 
 
 def missing_feedback(talk: ProjectTalk) -> list[User]:
