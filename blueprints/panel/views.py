@@ -6,9 +6,9 @@ through data-* attributes; the script receives the state over the ``/panel`` soc
 """
 from __future__ import annotations
 
-import csv
 import io
 
+from defusedcsv import csv
 from flask import Response, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
@@ -19,7 +19,6 @@ from core.security import no_store
 from core.timeutil import now_utc
 from domain import policy
 from domain.panel import commands, payloads, reports, schema, state
-from domain.reviewing import _csv_cell as csv_cell
 from models import OUTCOMES, PHASES, VERDICTS, Course, PanelRoom, Presentation
 
 ROOM_URL = "/courses/<int:course_id>/presentations/<int:presentation_id>/panel"
@@ -167,7 +166,7 @@ def participation_csv(course_id):
     writer = csv.writer(buffer)
     writer.writerow([label for _key, label in PARTICIPATION_COLUMNS])
     for row in reports.participation(course):
-        writer.writerow([csv_cell(row[key]) for key, _label in PARTICIPATION_COLUMNS])
+        writer.writerow([row[key] for key, _label in PARTICIPATION_COLUMNS])
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="panel-participation-{course.id}.csv"'
     return no_store(response)
