@@ -48,10 +48,7 @@ def create_app(test_config=None):
     security.init_app(app, load_user=user_by_session_token)
     errors.init_app(app)
     templating.init_app(app)
-    from core.timeutil import now_utc
-    from domain import policy
 
-    app.jinja_env.globals.update(policy=policy, now_utc=now_utc)
     _register_commands(app)
     _register_blueprints(app)
     return app

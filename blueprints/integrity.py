@@ -14,7 +14,7 @@ from blueprints.common import course_or_404, presentation_or_404
 from core.extensions import db
 from core.security import no_store
 from core.timeutil import now_utc
-from domain import integrity, reviewing, similarity
+from domain import integrity, policy, reviewing, similarity
 from domain.schedule import course_presentations
 from models import Course
 
@@ -45,12 +45,17 @@ def presentation(course_id, presentation_id):
     pres = presentation_or_404(course, presentation_id)
     now = now_utc()
     rows = [(row, integrity.status_label(row, pres, now)) for row in reviewing.critic_rows(pres)]
+    flags = similarity.flag_pairs(pres, viewer=current_user, now=now)
     return _staff_page(
         "integrity/presentation.html",
         course=course,
         presentation=pres,
         rows=rows,
-        flags=similarity.flag_pairs(pres, viewer=current_user, now=now),
+        flags=flags,
+        labels=policy.reviewer_labels(
+            current_user, [f.left for f in flags] + [f.right for f in flags if not f.against_abstract]
+        ),
+        release_at=policy.release_at(pres),
         threshold=similarity.threshold_for(course),
     )
 

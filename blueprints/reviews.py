@@ -62,10 +62,6 @@ CONFIDENCE_CHOICES = [
     SelectChoice("5", "5 — certain, I know the area well"),
 ]
 
-bp.add_app_template_global(reviewing.review_status, "review_status")
-bp.add_app_template_global(reviewing.read_block_message, "review_read_block_message")
-
-
 # --------------------------------------------------------------------------- forms
 
 
@@ -232,12 +228,13 @@ def mine(course_id):
     if policy.is_staff(current_user, course.id):
         rows = [(p, reviewing.status_counts(reviewing.critic_rows(p))) for p in presentations]
         return _page("reviews/staff_overview.html", course=course, rows=rows)
+    now = now_utc()
+    boxes = [reviewing.review_box(current_user, p, now) for p in presentations]
     return _page(
         "reviews/mine.html",
         course=course,
-        to_review=[p for p in presentations if policy.must_review(current_user, p)],
-        authored=[p for p in presentations if policy.is_author(current_user, p)],
-        now=now_utc(),
+        to_review=[box for box in boxes if box.access.must_review],
+        authored=[box for box in boxes if box.access.is_author],
     )
 
 
@@ -254,7 +251,10 @@ def write(course_id, presentation_id):
     if not_reviewer is not None:
         if request.method == "POST":
             reviewing.record_refused_attempt(not_reviewer, current_user, presentation)
-        return _page("reviews/not_reviewer.html", 403, course=course, presentation=presentation, refusal=not_reviewer)
+        return _page(
+            "reviews/not_reviewer.html", 403, course=course, presentation=presentation, refusal=not_reviewer,
+            access=policy.review_access(current_user, presentation, now),
+        )
     review = policy.own_review(current_user, presentation)
     form = review_form(course, review)
     status, refusal = 200, None
@@ -318,6 +318,8 @@ def _form_page(course, presentation, form, now, status=200, refusal=None) -> Res
         review=review,
         refusal=refusal or reviewing.write_refusal(current_user, presentation, now),
         deadline=policy.personal_deadline(current_user.id, presentation),
+        closes_at=policy.submission_closes_at(current_user.id, presentation),
+        is_released=policy.is_released(presentation, now),
         extension=policy.extension_for(current_user.id, presentation),
         window=policy.submission_window(current_user.id, presentation, now),
     )
@@ -370,6 +372,9 @@ def presentation_reviews(course_id, presentation_id):
         course=course,
         presentation=presentation,
         reviews=reviews,
+        labels=policy.reviewer_labels(current_user, reviews),
+        statuses={r.id: reviewing.review_status(r) for r in reviews},
+        is_staff=policy.is_staff(current_user, course.id),
         mean_score=_mean_score(reviews),
         fields=review_form_fields(course),
         own=policy.own_review(current_user, presentation),
@@ -399,6 +404,12 @@ def _detail_page(course, review, grade_form, now, status=200) -> Response:
         grade_form=grade_form,
         can_edit=policy.can_write_review(current_user, review.presentation, now)
         and review.author_id == current_user.id,
+        is_staff=policy.is_staff(current_user, course.id),
+        reviewer_label=policy.reviewer_label(current_user, review),
+        review_status=reviewing.review_status(review),
+        show_revisions=policy.can_view_revisions(current_user, review),
+        can_read_others=policy.can_read_others(current_user, review.presentation, now),
+        show_feedback=policy.can_view_feedback(current_user, review),
     )
 
 
@@ -414,6 +425,7 @@ def revisions(course_id, review_id):
         "reviews/revisions.html",
         course=course,
         review=review,
+        reviewer_label=policy.reviewer_label(current_user, review),
         presentation=review.presentation,
         fields=review_form_fields(course),
     )
@@ -462,6 +474,7 @@ def staff_list(course_id, presentation_id):
         presentation=presentation,
         rows=rows,
         counts=reviewing.status_counts(rows),
+        pseudonyms={row.review.id: policy.pseudonym(row.review.pseudonym_no) for row in rows if row.review},
     )
 
 

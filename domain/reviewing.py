@@ -169,6 +169,24 @@ def read_block_message(user, presentation: Presentation, now: datetime) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ReviewBox:
+    """A presentation's review box for one viewer: the policy's answers, the own review's
+    status and, when the others are closed to the viewer, why."""
+
+    presentation: Presentation
+    access: policy.ReviewAccess
+    status: str
+    read_block: Optional[str]
+
+
+def review_box(user, presentation: Presentation, now: datetime) -> ReviewBox:
+    """What a page shows of the viewer's review of a presentation at ``now``."""
+    access = policy.review_access(user, presentation, now)
+    blocked = None if access.can_read_others else read_block_message(user, presentation, now)
+    return ReviewBox(presentation, access, review_status(access.own), blocked)
+
+
 # --------------------------------------------------------------------------- validation
 
 

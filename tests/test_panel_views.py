@@ -12,6 +12,7 @@ from flask import render_template
 from flask_login import login_user
 from sqlalchemy import func, select
 
+from domain import policy
 from tests.support.factories import ROLE_INSTRUCTOR, ROLE_TA, T0
 from core.extensions import db
 from models import PanelRoom, Question, VerdictVote, Vote
@@ -349,7 +350,8 @@ def test_participation_csv_neutralises_formulas_in_names(login_as, make, course,
 def render_link(app, user, course, presentation) -> str:
     with app.test_request_context():
         login_user(user)
-        return render_template("panel/_presentation_link.html", course=course, presentation=presentation)
+        role = policy.room_role(user, presentation)
+        return render_template("panel/_presentation_link.html", course=course, presentation=presentation, panel_role=role)
 
 
 def test_presentation_link_for_staff_and_students(app, people, course, presentation):

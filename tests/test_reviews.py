@@ -13,6 +13,7 @@ from flask import render_template
 from flask_login import login_user
 from sqlalchemy import delete, event, func, select, update
 
+from core.timeutil import now_utc
 from domain import reviewing
 from core.extensions import db
 from models import AuditEvent, Extension, Review, ReviewRevision
@@ -859,7 +860,10 @@ def test_an_extension_reopens_submission_on_the_next_request(s, login_as, clock)
 def _panel(app, s, user) -> str:
     with app.test_request_context():
         login_user(user)
-        return render_template("reviews/_presentation_panel.html", course=s.course, presentation=s.presentation)
+        box = reviewing.review_box(user, s.presentation, now_utc())
+        return render_template(
+            "reviews/_presentation_panel.html", course=s.course, presentation=s.presentation, review_box=box
+        )
 
 
 def test_presentation_panel_for_each_role(app, s, make, clock):

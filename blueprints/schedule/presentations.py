@@ -18,7 +18,7 @@ from blueprints.schedule import bp
 from blueprints.schedule.forms import PresentationForm, SlidesForm, SummaryForm, placement_value, to_form_local
 from core.extensions import db
 from core.timeutil import format_local, now_utc
-from domain import policy, schedule, signup, slides
+from domain import policy, reviewing, schedule, signup, slides
 from models import MEMBER_PRESENTING, MEMBER_SUMMARY, Course, Presentation
 
 # Room for the other form fields, so a file just over the limit gets a clear message, not a 413.
@@ -148,6 +148,8 @@ def _render_presentation(course, presentation, now, slides_form=None, summary_fo
             own_deadline=own_deadline,
             show_summary=policy.can_view_summary(current_user, presentation),
             is_staff=policy.can_edit_schedule(current_user, course.id),
+            review_box=reviewing.review_box(current_user, presentation, now),
+            panel_role=policy.room_role(current_user, presentation),
         ),
         status,
     )

@@ -1,6 +1,7 @@
 """Reviews and their deadlines: rules V1–V9 (SPEC §3.3)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -217,3 +218,44 @@ def can_view_revisions(user, review: Review) -> bool:
     if _user_id(user) == review.author_id:
         return True
     return review.is_submitted and is_staff(user, review.presentation.course_id)
+
+
+# --------------------------------------------------------------------------- what a page shows
+
+
+@dataclass(frozen=True)
+class ReviewAccess:
+    """Everything a review page or box shows about one viewer and one presentation at ``now``."""
+
+    is_staff: bool
+    is_author: bool
+    must_review: bool
+    own: Optional[Review]
+    personal_deadline: Optional[datetime]
+    closes_at: Optional[datetime]
+    can_write: bool
+    can_read_others: bool
+    is_released: bool
+    release_at: datetime
+
+
+def review_access(user, presentation: Presentation, now: datetime) -> ReviewAccess:
+    """The viewer's standing on a presentation's reviews, decided once for a page."""
+    critic = must_review(user, presentation)
+    return ReviewAccess(
+        is_staff=is_staff(user, presentation.course_id),
+        is_author=is_author(user, presentation),
+        must_review=critic,
+        own=own_review(user, presentation),
+        personal_deadline=personal_deadline(user.id, presentation) if critic else None,
+        closes_at=submission_closes_at(user.id, presentation) if critic else None,
+        can_write=can_write_review(user, presentation, now),
+        can_read_others=can_read_others(user, presentation, now),
+        is_released=is_released(presentation, now),
+        release_at=release_at(presentation),
+    )
+
+
+def reviewer_labels(user, reviews) -> dict[int, str]:
+    """Each review's writer as this viewer sees them, by review id."""
+    return {review.id: reviewer_label(user, review) for review in reviews}
