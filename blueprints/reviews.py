@@ -13,7 +13,6 @@ from typing import Optional
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     jsonify,
     make_response,
@@ -32,7 +31,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from domain import policy
 from domain import reviewing
-from blueprints.common import course_and_presentation_or_404, course_or_404, found_or_404, presentation_or_404
+from blueprints.common import (
+    course_and_presentation_or_404,
+    course_or_404,
+    found_or_404,
+    permitted_or_403,
+    presentation_or_404,
+)
 from core.extensions import db
 from models import Course, Extension, Presentation, Review, User
 from domain.review_form import review_form_fields
@@ -155,14 +160,6 @@ class ExtensionForm(FlaskForm):
 
 class _Incomplete(Exception):
     """The submission misses required fields; the form shows them."""
-
-
-def _staff_course_or_404(course_id: int) -> Course:
-    """Staff-only pages that carry reviews answer students like a missing page."""
-    course = course_or_404(course_id)
-    if not policy.is_staff(current_user, course.id):
-        abort(404)
-    return course
 
 
 def _review_in_course_or_404(course: Course, review_id: int) -> Review:
@@ -419,8 +416,7 @@ def revisions(course_id, review_id):
     """The submission and every edit of a review, with their times (writer and staff)."""
     course = course_or_404(course_id)
     review = _review_in_course_or_404(course, review_id)
-    if not policy.can_view_revisions(current_user, review):
-        abort(404)
+    found_or_404(review, lambda r: policy.can_view_revisions(current_user, r))
     return _page(
         "reviews/revisions.html",
         course=course,
@@ -465,7 +461,7 @@ def api_detail(course_id, review_id):
 @login_required
 def staff_list(course_id, presentation_id):
     """Staff: every critic of a presentation with status, times, late flags, grades."""
-    course = _staff_course_or_404(course_id)
+    course = course_or_404(course_id, need="staff")
     presentation = presentation_or_404(course, presentation_id)
     rows = reviewing.critic_rows(presentation)
     return _page(
@@ -484,8 +480,7 @@ def grade(course_id, review_id):
     """Staff: store a review's rubric grade and feedback to its writer (V7)."""
     course = course_or_404(course_id)
     review = _review_in_course_or_404(course, review_id)
-    if not policy.can_grade_review(current_user, review):
-        abort(404)
+    permitted_or_403(policy.can_grade_review(current_user, review))
     form = GradeForm()
     if not form.validate():
         return _detail_page(course, review, form, now_utc(), status=400)
@@ -505,8 +500,8 @@ def _csv_response(rows: list[list], filename: str) -> Response:
 @bp.route("/courses/<int:course_id>/presentations/<int:presentation_id>/reviews.csv")
 @login_required
 def export_presentation(course_id, presentation_id):
-    """Staff: the submitted reviews of one presentation as CSV (students get 404)."""
-    course = _staff_course_or_404(course_id)
+    """Staff: the submitted reviews of one presentation as CSV (enrolled students get 403)."""
+    course = course_or_404(course_id, need="staff")
     presentation = presentation_or_404(course, presentation_id)
     rows = reviewing.export_rows(course, [presentation], review_form_fields(course))
     return _csv_response(rows, f"reviews-{course.code}-presentation-{presentation.id}.csv")
@@ -515,8 +510,8 @@ def export_presentation(course_id, presentation_id):
 @bp.route("/courses/<int:course_id>/reviews.csv")
 @login_required
 def export_course(course_id):
-    """Staff: every submitted review of the course as CSV (students get 404)."""
-    course = _staff_course_or_404(course_id)
+    """Staff: every submitted review of the course as CSV (enrolled students get 403)."""
+    course = course_or_404(course_id, need="staff")
     presentations = db.session.scalars(
         select(Presentation).where(Presentation.course_id == course.id).order_by(Presentation.review_deadline)
     ).all()
@@ -529,8 +524,7 @@ def export_course(course_id):
 
 def _extension_manager_or_403(course_id: int, presentation_id: int) -> tuple[Course, Presentation]:
     course, presentation = course_and_presentation_or_404(course_id, presentation_id)
-    if not policy.can_edit_schedule(current_user, course.id):
-        abort(403)
+    permitted_or_403(policy.can_edit_schedule(current_user, course.id))
     return course, presentation
 
 
@@ -591,9 +585,7 @@ def _grant_extension(course, presentation, form, critic_ids: set[int]) -> bool:
 def revoke_extension(course_id, presentation_id, extension_id):
     """Staff: take an extension back; the presentation's deadline applies again."""
     course, presentation = _extension_manager_or_403(course_id, presentation_id)
-    extension = db.session.get(Extension, extension_id)
-    if extension is None or extension.presentation_id != presentation.id:
-        abort(404)
+    extension = found_or_404(db.session.get(Extension, extension_id), lambda e: e.presentation_id == presentation.id)
     name = extension.user.display_name
     reviewing.revoke_extension(extension, current_user.id)
     flash(f"The extension of {name} was revoked.", "success")

@@ -694,7 +694,7 @@ def test_script_in_feedback_and_a_name_is_escaped(s, make, login_as, clock):
 # --------------------------------------------------------------------------- staff
 
 
-def test_staff_export_has_names_and_students_get_404(s, make, login_as, clock):
+def test_staff_export_has_names_and_students_get_403(s, make, login_as, clock):
     make.review(s.presentation, s.bob, submitted_at=T0, text="Bob exported", score=5)
     make.review(s.presentation, s.alice, text="Alice draft not exported")
     staff = login_as(s.instructor)
@@ -710,7 +710,7 @@ def test_staff_export_has_names_and_students_get_404(s, make, login_as, clock):
     for who in (s.alice, s.bob, s.author):
         client = login_as(who)
         for url in (s.csv, s.course_csv, s.staff):
-            assert client.get(url).status_code == 404, (who.display_name, url)
+            assert client.get(url).status_code == 403, (who.display_name, url)
 
 
 def test_export_neutralises_spreadsheet_formulas(s, make, login_as, clock):
@@ -771,7 +771,7 @@ def test_grade_and_feedback_reach_the_writer_and_staff_only(s, make, login_as, c
     seen = text(other.get(detail_url(s, review.id)))
     assert "Sharp weaknesses." not in seen and "8.5" not in seen
     assert "grade" not in other.get(detail_url(s, review.id, api=True)).json
-    assert other.post(detail_url(s, review.id) + "/grade", data={"grade": "10"}).status_code == 404
+    assert other.post(detail_url(s, review.id) + "/grade", data={"grade": "10"}).status_code == 403
     db.session.expire_all()
     assert review.grade == 8.5
 
