@@ -8,7 +8,7 @@ import csv
 import io
 from functools import lru_cache
 from statistics import mean
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from flask import (
     Blueprint,
@@ -24,6 +24,8 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateTimeLocalField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -45,6 +47,7 @@ from core.security import no_store
 from core.timeutil import format_local, iso, now_utc, parse_local_input
 
 bp = Blueprint("reviews", __name__)
+T = TypeVar("T")
 
 ANSWER_PREFIX = "answer_"
 PLEDGE_TEXT = (
@@ -162,6 +165,26 @@ class _Incomplete(Exception):
     """The submission misses required fields; the form shows them."""
 
 
+SAVE_ATTEMPTS = 4
+
+
+def _committed(operation: Callable[[], T]) -> T:
+    """Run a save or submission and commit it once; a lost race (a concurrent first save on the
+    unique key, a draft another request already submitted) is rolled back and run again on fresh
+    data. A refusal is committed too, keeping the audit event of the refused attempt."""
+    for _ in range(SAVE_ATTEMPTS):
+        try:
+            result = operation()
+            db.session.commit()
+            return result
+        except reviewing.ReviewRefused:
+            db.session.commit()
+            raise
+        except (IntegrityError, StaleDataError, reviewing.Conflict):
+            db.session.rollback()
+    raise RuntimeError("the review could not be saved: too many concurrent changes")
+
+
 def _review_in_course_or_404(course: Course, review_id: int) -> Review:
     return found_or_404(
         policy.visible_review(current_user, review_id, now_utc()),
@@ -207,6 +230,7 @@ def _review_json(review: Review) -> dict:
 def _note_view_of_other(review: Review) -> None:
     if review.author_id != current_user.id:
         reviewing.record_view_of_others(current_user, review.presentation, review_id=review.id)
+        db.session.commit()
 
 
 # --------------------------------------------------------------------------- overview
@@ -248,6 +272,7 @@ def write(course_id, presentation_id):
     if not_reviewer is not None:
         if request.method == "POST":
             reviewing.record_refused_attempt(not_reviewer, current_user, presentation)
+            db.session.commit()
         return _page(
             "reviews/not_reviewer.html", 403, course=course, presentation=presentation, refusal=not_reviewer,
             access=policy.review_access(current_user, presentation, now),
@@ -271,7 +296,7 @@ def write(course_id, presentation_id):
 
 
 def _after_draft(course, presentation, data, now) -> Response:
-    review = reviewing.save_draft(current_user, presentation, review_form_fields(course), data, now)
+    review = _committed(lambda: reviewing.save_draft(current_user, presentation, review_form_fields(course), data, now))
     flash(reviewing.saved_at_text(review) + ".", "success")
     return redirect(url_for(".write", course_id=course.id, presentation_id=presentation.id))
 
@@ -283,7 +308,7 @@ def _after_submit(course, presentation, form, data, now) -> Response:
         _show_submission_errors(form, errors)
         raise _Incomplete()
     course_id, timezone = course.id, course.timezone  # the commit expires the course
-    result = reviewing.submit(current_user, presentation, fields, data, now)
+    result = _committed(lambda: reviewing.submit(current_user, presentation, fields, data, now))
     flash(_submit_message(result, timezone), "success")
     return redirect(url_for(".detail", course_id=course_id, review_id=result.review_id))
 
@@ -334,9 +359,8 @@ def save_draft(course_id, presentation_id):
     if not form.validate():
         return _json({"error": "Bad Request", "message": "Some fields are not valid.", "errors": form.errors}, 400)
     try:
-        review = reviewing.save_draft(
-            current_user, presentation, review_form_fields(course), review_input(form, course), now_utc()
-        )
+        fields, data, now = review_form_fields(course), review_input(form, course), now_utc()
+        review = _committed(lambda: reviewing.save_draft(current_user, presentation, fields, data, now))
     except reviewing.ReviewRefused as exc:
         status = 409 if exc.reason == "submitted" else 403
         return _json({"error": "Refused", "reason": exc.reason, "message": exc.message}, status)
@@ -354,6 +378,7 @@ def _others_for_viewer(course_id: int, presentation_id: int, via: str):
         return course, presentation, None, reviewing.read_block_message(current_user, presentation, now)
     reviews = policy.visible_reviews(current_user, presentation, now)
     reviewing.record_view_of_others(current_user, presentation, count=len(reviews), via=via)
+    db.session.commit()
     return course, presentation, reviews, None
 
 
@@ -485,6 +510,7 @@ def grade(course_id, review_id):
     if not form.validate():
         return _detail_page(course, review, form, now_utc(), status=400)
     reviewing.grade(review, form.grade.data, form.feedback.data, current_user.id)
+    db.session.commit()
     flash("Grade and feedback saved.", "success")
     return redirect(url_for(".detail", course_id=course.id, review_id=review.id))
 
@@ -573,6 +599,7 @@ def _grant_extension(course, presentation, form, critic_ids: set[int]) -> bool:
         )
         return False
     reviewing.grant_extension(presentation, student.id, deadline, form.reason.data, current_user.id)
+    db.session.commit()
     flash(f"{student.display_name} may now submit until {format_local(deadline, course.timezone)}.", "success")
     return True
 
@@ -588,6 +615,7 @@ def revoke_extension(course_id, presentation_id, extension_id):
     extension = found_or_404(db.session.get(Extension, extension_id), lambda e: e.presentation_id == presentation.id)
     name = extension.user.display_name
     reviewing.revoke_extension(extension, current_user.id)
+    db.session.commit()
     flash(f"The extension of {name} was revoked.", "success")
     return redirect(url_for(".extensions", course_id=course.id, presentation_id=presentation.id))
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable, Optional, TypeVar
+from typing import Optional
 
 from sqlalchemy import Insert, Update, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from domain import audit
 from domain import policy
@@ -22,7 +21,6 @@ from core.timeutil import format_local, iso, local
 
 SCORE_RANGE = range(1, 6)
 MAX_ANSWER = 20_000
-SAVE_ATTEMPTS = 4
 
 STATUS_NOT_STARTED = "not started"
 STATUS_DRAFT = "draft"
@@ -33,8 +31,6 @@ STATUS_NOT_SUBMITTED = "not submitted"
 KIND_SUBMIT = "submit"
 KIND_EDIT = "edit"
 KIND_LATE_SUBMIT = "late-submit"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,9 @@ class ReviewRefused(Exception):
         self.message = message
 
 
-class _Conflict(Exception):
-    """Another request changed the review first; the operation is retried on fresh data."""
+class Conflict(Exception):
+    """Another request changed the review first: the caller rolls back and runs the operation
+    again on fresh data (as it does for an IntegrityError at a flush or commit)."""
 
 
 # --------------------------------------------------------------------------- status
@@ -214,21 +211,6 @@ def _clean_answers(fields: list[dict], answers: dict[str, str]) -> dict[str, str
 # --------------------------------------------------------------------------- saving
 
 
-def _retrying(operation: Callable[[], T]) -> T:
-    """Run ``operation`` and commit; on a lost race (unique key, concurrent submit) redo it."""
-    for _ in range(SAVE_ATTEMPTS):
-        try:
-            result = operation()
-            db.session.commit()
-            return result
-        except ReviewRefused:
-            db.session.commit()  # keeps the audit event of the refused attempt
-            raise
-        except (IntegrityError, _Conflict):
-            db.session.rollback()
-    raise RuntimeError("the review could not be saved: too many concurrent changes")
-
-
 def _own_or_new(user, presentation: Presentation, now: datetime) -> Review:
     review = policy.own_review(user, presentation)
     if review is None:
@@ -254,27 +236,26 @@ def _apply(review: Review, content: dict) -> None:
 
 
 def save_draft(user, presentation: Presentation, fields: list[dict], data: ReviewInput, now: datetime) -> Review:
-    """Save the writer's draft (private, V1). A submitted review is changed only by ``submit``."""
+    """Save the writer's draft (private, V1). A submitted review is changed only by ``submit``.
 
-    def operation() -> Review:
-        existing = policy.own_review(user, presentation)
-        if existing is not None and existing.is_submitted:
-            raise ReviewRefused("submitted", SUBMITTED_DRAFT_MESSAGE)
-        refusal = write_refusal(user, presentation, now)
-        if refusal is not None:
-            raise refusal
-        review = _own_or_new(user, presentation, now)
-        # Written only while still a draft: an autosave racing a submission never overwrites it.
-        saved = db.session.execute(
-            update(Review)
-            .where(Review.id == review.id, Review.status == REVIEW_DRAFT)
-            .values(**_content(fields, data, now))
-        ).rowcount
-        if saved != 1:
-            raise _Conflict()
-        return review
-
-    return _retrying(operation)
+    Raises ``Conflict`` (or IntegrityError) when a concurrent request got there first.
+    """
+    existing = policy.own_review(user, presentation)
+    if existing is not None and existing.is_submitted:
+        raise ReviewRefused("submitted", SUBMITTED_DRAFT_MESSAGE)
+    refusal = write_refusal(user, presentation, now)
+    if refusal is not None:
+        raise refusal
+    review = _own_or_new(user, presentation, now)
+    # Written only while still a draft: an autosave racing a submission never overwrites it.
+    saved = db.session.execute(
+        update(Review)
+        .where(Review.id == review.id, Review.status == REVIEW_DRAFT)
+        .values(**_content(fields, data, now))
+    ).rowcount
+    if saved != 1:
+        raise Conflict()
+    return review
 
 
 def submit(user, presentation: Presentation, fields: list[dict], data: ReviewInput, now: datetime) -> SubmitResult:
@@ -282,23 +263,20 @@ def submit(user, presentation: Presentation, fields: list[dict], data: ReviewInp
 
     The caller has checked ``submission_errors``. A first submission gets the next pseudonym
     number and is marked late or final as the policy says; a repeated identical submission
-    (a double click) changes nothing.
+    (a double click) changes nothing. A refusal is audited before it is raised, so the caller
+    commits that event too; ``Conflict`` (or IntegrityError) means a concurrent request won.
     """
     missing = submission_errors(fields, data)
     if missing:
         raise ValueError(f"incomplete review: {sorted(missing)}")
-
-    def operation() -> SubmitResult:
-        refusal = write_refusal(user, presentation, now)
-        if refusal is not None:
-            _record_refusal(refusal, user, presentation)
-            raise refusal
-        review = policy.own_review(user, presentation)
-        if review is not None and review.is_submitted:
-            return _edit(review, fields, data, now)
-        return _first_submission(user, presentation, review, fields, data, now)
-
-    return _retrying(operation)
+    refusal = write_refusal(user, presentation, now)
+    if refusal is not None:
+        _record_refusal(refusal, user, presentation)
+        raise refusal
+    review = policy.own_review(user, presentation)
+    if review is not None and review.is_submitted:
+        return _edit(review, fields, data, now)
+    return _first_submission(user, presentation, review, fields, data, now)
 
 
 def _first_submission(
@@ -326,7 +304,7 @@ def _first_submission(
     else:
         # Only one request turns the draft into a submission; a concurrent one retries as an edit.
         if db.session.execute(claim_draft, {**row, "draft_id": draft.id}).rowcount != 1:
-            raise _Conflict()
+            raise Conflict()
         review_id = draft.id
     kind = KIND_LATE_SUBMIT if late else KIND_SUBMIT
     _add_revision(review_id, content, kind, now)
@@ -413,7 +391,6 @@ def _record_refusal(refusal: ReviewRefused, user, presentation: Presentation) ->
 def record_refused_attempt(refusal: ReviewRefused, user, presentation: Presentation) -> None:
     """Audit a submission attempt refused before the workflow (an author, staff)."""
     _record_refusal(refusal, user, presentation)
-    db.session.commit()
 
 
 def record_view_of_others(user, presentation: Presentation, **detail) -> None:
@@ -426,7 +403,6 @@ def record_view_of_others(user, presentation: Presentation, **detail) -> None:
             presentation_id=presentation.id,
             **detail,
         )
-        db.session.commit()
 
 
 # --------------------------------------------------------------------------- staff
@@ -445,7 +421,7 @@ def grade(review: Review, grade_value: Optional[float], feedback: str, grader_id
         review_id=review.id,
         grade=grade_value,
     )
-    db.session.commit()
+    db.session.flush()
 
 
 def submitted_reviews(presentation: Presentation) -> dict[int, Review]:
@@ -556,7 +532,7 @@ def grant_extension(presentation: Presentation, user_id: int, deadline: datetime
         previous=iso(previous),
         reason=extension.reason,
     )
-    db.session.commit()
+    db.session.flush()
     return extension
 
 
@@ -571,4 +547,4 @@ def revoke_extension(extension: Extension, revoked_by: int) -> None:
         deadline=iso(extension.deadline),
     )
     db.session.delete(extension)
-    db.session.commit()
+    db.session.flush()
