@@ -17,11 +17,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from wtforms.validators import Optional as OptionalValue
 
+from blueprints.common import ANSWER_PREFIX, answers_form_class
 from domain import reviewing
 from domain.review_form import review_form_fields
 from models import Course, Review
 
-ANSWER_PREFIX = "answer_"
 PLEDGE_TEXT = (
     "I wrote this review on my own and have not seen any other student's review of this paper"
 )
@@ -56,19 +56,7 @@ def review_form(course: Course, review: Optional[Review], formdata=None) -> Flas
 def _review_form_class(definition: tuple[tuple[str, str, str, bool], ...]) -> type[FlaskForm]:
     """The form class for one review-form definition (key, label, help, required), built once."""
 
-    class ReviewForm(FlaskForm):
-        pass
-
-    for key, label, help_text, required in definition:
-        setattr(
-            ReviewForm,
-            ANSWER_PREFIX + key,
-            TextAreaField(
-                label + ("" if required else " (optional)"),
-                description=help_text,
-                validators=[Length(max=reviewing.MAX_ANSWER)],
-            ),
-        )
+    ReviewForm = answers_form_class("ReviewForm", definition, reviewing.MAX_ANSWER)
     ReviewForm.score = SelectField("Overall score", choices=SCORE_CHOICES, default="")
     ReviewForm.confidence = SelectField("Confidence", choices=CONFIDENCE_CHOICES, default="")
     ReviewForm.pledge = BooleanField(PLEDGE_TEXT)

@@ -8,10 +8,8 @@ from typing import Optional
 from sqlalchemy import bindparam, select
 
 from core.extensions import db
-from domain.policy.membership import _read, _user_id, is_author, is_staff, is_student
+from domain.policy.membership import _read, _user_id, is_author, is_staff, is_student, students_except
 from models import (
-    ROLE_STUDENT,
-    Enrollment,
     Extension,
     Presentation,
     PresentationMember,
@@ -199,18 +197,7 @@ def reviewers_of(presentation: Presentation) -> list[User]:
     authors = select(PresentationMember.user_id).where(
         PresentationMember.presentation_id == presentation.id
     )
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Enrollment, Enrollment.user_id == User.id)
-            .where(
-                Enrollment.course_id == presentation.course_id,
-                Enrollment.role == ROLE_STUDENT,
-                User.id.not_in(authors),
-            )
-            .order_by(User.display_name, User.id)
-        )
-    )
+    return students_except(presentation.course_id, authors)
 
 
 def can_view_revisions(user, review: Review) -> bool:
