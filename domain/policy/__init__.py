@@ -10,7 +10,6 @@ parameter: ``now`` is passed in, so tests are plain tables of viewer Ã— moment Ã
 from domain.policy.membership import (  # noqa: F401
     can_edit_schedule,
     can_manage_course,
-    can_view_integrity,
     course_role,
     is_author,
     is_instructor,
@@ -128,7 +127,6 @@ from domain.policy.project import (  # noqa: F401
     can_form_own_group,
     can_join_group,
     can_manage_groups,
-    can_submit_milestone,
     can_view_document,
     can_view_group_work,
     group_deadline,

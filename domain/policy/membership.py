@@ -111,9 +111,6 @@ def can_edit_schedule(user, course_id: int) -> bool:
     return is_staff(user, course_id)
 
 
-def can_view_integrity(user, course_id: int) -> bool:
-    """Integrity view, similarity flags and the audit log: staff only."""
-    return is_staff(user, course_id)
 
 
 def students_except(course_id: int, excluded_user_ids) -> list[User]:

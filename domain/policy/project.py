@@ -142,9 +142,6 @@ def milestone_block(user, group: Optional[ProjectGroup], milestone: Milestone, n
     return None
 
 
-def can_submit_milestone(user, group: Optional[ProjectGroup], milestone: Milestone, now: datetime) -> bool:
-    """May submit a new version to the milestone for the group now."""
-    return milestone_block(user, group, milestone, now) is None
 
 
 # --------------------------------------------------------------------------- documents
