@@ -68,7 +68,6 @@ from domain import policy
 from domain import reviewing
 from core.extensions import db
 from models import STAFF_ROLES, Course, Enrollment, Paper, Presentation, Review, User
-from core.timeutil import now_utc
 
 SHINGLE_WORDS = 5
 DEFAULT_THRESHOLD = 0.35
@@ -332,7 +331,9 @@ def flag_pairs(
     if (paper.abstract or "").strip():
         flags += _flags(KIND_ABSTRACT, find_similar(items, [(paper, paper.abstract)], threshold))
     if viewer is not None:
-        earlier = earlier_reviews(presentation, viewer, now or now_utc())
+        if now is None:
+            raise ValueError("comparing with earlier offerings needs the moment (now) they are read at")
+        earlier = earlier_reviews(presentation, viewer, now)
         earlier_items = [(r, r.text_for_comparison()) for r in earlier]
         flags += _flags(KIND_EARLIER, find_similar(items, earlier_items, threshold))
     flags.sort(key=lambda f: -f.score)

@@ -304,7 +304,7 @@ def test_earlier_offering_reviews_compared_when_viewer_is_staff_there(make, semi
     old = submitted(make, old_presentation, INDEPENDENT[4])
     new = submitted(make, presentation, INDEPENDENT[4] + " " + OWN_CLOSING)
 
-    flags = similarity.flag_pairs(presentation, viewer=staff)
+    flags = similarity.flag_pairs(presentation, viewer=staff, now=T0)
     assert [(f.kind, f.left.id, f.right.id) for f in flags] == [(similarity.KIND_EARLIER, new.id, old.id)]
     assert similarity.flag_pairs(presentation) == []  # no viewer, no other courses
 
@@ -317,7 +317,7 @@ def test_earlier_offering_not_compared_without_staff_role_there(make, seminar):
     other_presentation = make.presentation(other_course, paper=make.paper(other_course, title="PagedAttention: vLLM"))
     submitted(make, other_presentation, INDEPENDENT[4])
     submitted(make, presentation, INDEPENDENT[4])
-    assert similarity.flag_pairs(presentation, viewer=ta) == []
+    assert similarity.flag_pairs(presentation, viewer=ta, now=T0) == []
     assert similarity.earlier_reviews(presentation, ta, T0) == []
 
 

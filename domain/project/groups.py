@@ -95,14 +95,7 @@ def create_group(course: Course, user, name: str, solo: bool, now: datetime) -> 
 def ungrouped_students(course: Course) -> list[User]:
     """Students of the course in no group yet, by name."""
     grouped = select(ProjectMember.user_id).where(ProjectMember.course_id == course.id)
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Enrollment, Enrollment.user_id == User.id)
-            .where(Enrollment.course_id == course.id, Enrollment.role == ROLE_STUDENT, User.id.not_in(grouped))
-            .order_by(User.display_name, User.id)
-        )
-    )
+    return policy.students_except(course.id, grouped)
 
 
 def classmates_to_invite(course: Course, group: ProjectGroup) -> list[User]:
