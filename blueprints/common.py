@@ -25,7 +25,7 @@ from wtforms.validators import Length, ValidationError
 from domain import policy
 from core.errors import error_response
 from core.extensions import db
-from domain.errors import DomainError
+from domain.errors import Conflict, DomainError, Forbidden, Invalid
 from models import Course, Presentation
 
 
@@ -146,6 +146,28 @@ def committed(work: Callable[[], object] = lambda: None) -> bool:
     except IntegrityError:
         db.session.rollback()
         return False
+    return True
+
+
+RACE = "Someone changed the same thing at the same moment; reload the page and try again."
+
+
+def applied_or_flashed(operation: Callable[[], object], done: str, race_message: str = RACE) -> bool:
+    """Run a domain operation and commit the request, flashing ``done``. A refusal (``Invalid``,
+    ``Conflict``, ``Forbidden``) or a lost race (a unique key) is rolled back and flashed instead;
+    ``NotFound`` goes on to the 404 handler."""
+    try:
+        operation()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        flash(race_message, "error")
+        return False
+    except (Invalid, Conflict, Forbidden) as exc:
+        db.session.rollback()
+        flash(exc.message or "That is not possible now.", "error")
+        return False
+    flash(done, "success")
     return True
 
 

@@ -15,9 +15,9 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
-from blueprints.common import ANSWER_PREFIX, answers_form_class, course_or_404, found_or_404
+from blueprints.common import ANSWER_PREFIX, answers_form_class, applied_or_flashed, course_or_404, found_or_404
 from blueprints.project import bp
-from blueprints.project.talks import committed, talk_or_404
+from blueprints.project.talks import talk_or_404
 from core.extensions import db
 from core.security import no_store
 from core.timeutil import iso, now_utc
@@ -291,9 +291,9 @@ def feedback_hold(course_id, feedback_id):
     form = HoldBackForm()
     if form.validate_on_submit():
         if request.form.get("action") == "restore":
-            committed(lambda: peer_feedback.restore(current_user, piece, now_utc()), "The feedback will be released with the rest.")
+            applied_or_flashed(lambda: peer_feedback.restore(current_user, piece, now_utc()), "The feedback will be released with the rest.")
         else:
-            committed(lambda: peer_feedback.hold_back(current_user, piece, form.reason.data, now_utc()),
+            applied_or_flashed(lambda: peer_feedback.hold_back(current_user, piece, form.reason.data, now_utc()),
                       "The feedback is held back: the group will not see it.")
     return redirect(url_for(".talk_feedback", course_id=course_id, talk_id=piece.talk_id))
 

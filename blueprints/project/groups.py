@@ -2,44 +2,15 @@
 decline, leave (SPEC §5.1)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
-
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from sqlalchemy.exc import IntegrityError
 
-from blueprints.common import course_or_404, of_course_or_404
+from blueprints.common import applied_or_flashed, course_or_404, of_course_or_404
 from blueprints.project import bp
-from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy
-from domain.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.project import groups, milestones, proposals
 from models import ProjectInvitation
-
-
-def commit_or_flash(operation: Callable[[], object], done: str, race_message: str) -> Optional[object]:
-    """Run a domain operation and commit; a refusal or a lost race (a database constraint)
-    is flashed and nothing is kept. Returns the operation's result when committed."""
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    try:
-        result = operation()
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        flash(race_message, "error")
-        return None
-    except (Invalid, Conflict, Forbidden) as exc:
-        db.session.rollback()
-        flash(exc.message or "That is not possible now.", "error")
-        return None
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    flash(done, "success")
-    return result
 
 
 def _home(course_id: int):
@@ -99,7 +70,7 @@ def create_group(course_id):
     course = course_or_404(course_id)
     solo = request.form.get("solo") == "1"
     name = request.form.get("name", "") or (f"{current_user.display_name} (solo)" if solo else "")
-    commit_or_flash(lambda: groups.create_group(course, current_user, name, solo, now_utc()),
+    applied_or_flashed(lambda: groups.create_group(course, current_user, name, solo, now_utc()),
                     "You work alone on the project." if solo else "Group created. Invite a classmate.", groups.SEAT_TAKEN)
     return _home(course.id)
 
@@ -116,7 +87,7 @@ def invite(course_id):
         invitee_id = int(request.form.get("invitee_id", ""))
     except ValueError:
         invitee_id = 0
-    commit_or_flash(lambda: groups.invite(group, current_user, invitee_id, now_utc()), "Invitation sent.", groups.SEAT_TAKEN)
+    applied_or_flashed(lambda: groups.invite(group, current_user, invitee_id, now_utc()), "Invitation sent.", groups.SEAT_TAKEN)
     return _home(course.id)
 
 
@@ -133,7 +104,7 @@ def accept(course_id, invitation_id):
     """The invitee accepts and takes the group's next seat (one wins a race; the other is told)."""
     course = course_or_404(course_id)
     invitation = _invitation_or_404(course, invitation_id)
-    commit_or_flash(lambda: groups.accept(invitation, current_user, now_utc()), "You joined the group.", groups.SEAT_TAKEN)
+    applied_or_flashed(lambda: groups.accept(invitation, current_user, now_utc()), "You joined the group.", groups.SEAT_TAKEN)
     return _home(course.id)
 
 
@@ -143,7 +114,7 @@ def decline(course_id, invitation_id):
     """The invitee declines."""
     course = course_or_404(course_id)
     invitation = _invitation_or_404(course, invitation_id)
-    commit_or_flash(lambda: groups.decline(invitation, current_user, now_utc()), "Invitation declined.", groups.SEAT_TAKEN)
+    applied_or_flashed(lambda: groups.decline(invitation, current_user, now_utc()), "Invitation declined.", groups.SEAT_TAKEN)
     return _home(course.id)
 
 
@@ -152,5 +123,5 @@ def decline(course_id, invitation_id):
 def leave(course_id):
     """A student leaves their group while groups are open."""
     course = course_or_404(course_id)
-    commit_or_flash(lambda: groups.leave(course, current_user, now_utc()), "You left the group.", groups.SEAT_TAKEN)
+    applied_or_flashed(lambda: groups.leave(course, current_user, now_utc()), "You left the group.", groups.SEAT_TAKEN)
     return _home(course.id)

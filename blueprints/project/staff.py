@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from blueprints.common import course_or_404, found_or_404, of_course_or_404, permitted_or_403
+from blueprints.common import RACE, applied_or_flashed, course_or_404, found_or_404, of_course_or_404, permitted_or_403
 from blueprints.project import bp
-from blueprints.project.groups import commit_or_flash
 from core.extensions import db
 from core.security import no_store
 from core.timeutil import now_utc, parse_local_input, to_local_input
@@ -16,7 +15,6 @@ from domain import policy
 from domain.project import documents, groups, milestones, overview as project_overview, proposals
 from models import MILESTONE_KINDS, MilestoneSubmission, ProjectGroup
 
-RACE = "Someone changed the same thing at the same moment; reload the page and try again."
 
 
 def _staff_course(course_id):
@@ -75,7 +73,7 @@ def milestone_settings(course_id):
         if deadline is None:
             flash("Give the deadline as a date and time.", "error")
         else:
-            commit_or_flash(
+            applied_or_flashed(
                 lambda: milestones.set_milestone(course, current_user, kind, deadline,
                                                  request.form.get("title", ""), request.form.get("instructions", "")),
                 "Milestone saved.", RACE,
@@ -100,7 +98,7 @@ def staff_form(course_id):
     """Staff: form a group of chosen students (audited)."""
     course = _staff_course(course_id)
     ids = _ids(request.form.getlist("user_ids"))
-    commit_or_flash(lambda: groups.staff_form_group(course, current_user, request.form.get("name", ""), ids, now_utc()),
+    applied_or_flashed(lambda: groups.staff_form_group(course, current_user, request.form.get("name", ""), ids, now_utc()),
                     "Group formed.", groups.SEAT_TAKEN)
     return _overview(course.id)
 
@@ -113,9 +111,9 @@ def staff_change(course_id, group_id):
     group = _group_or_404(course, group_id)
     add, remove = _ids([request.form.get("add", "")]), _ids([request.form.get("remove", "")])
     if add:
-        commit_or_flash(lambda: groups.staff_add_member(group, current_user, add[0], now_utc()), "Student added.", groups.SEAT_TAKEN)
+        applied_or_flashed(lambda: groups.staff_add_member(group, current_user, add[0], now_utc()), "Student added.", groups.SEAT_TAKEN)
     elif remove:
-        commit_or_flash(lambda: groups.staff_remove_member(group, current_user, remove[0]), "Student removed.", groups.SEAT_TAKEN)
+        applied_or_flashed(lambda: groups.staff_remove_member(group, current_user, remove[0]), "Student removed.", groups.SEAT_TAKEN)
     return _overview(course.id)
 
 
@@ -125,7 +123,7 @@ def staff_dissolve(course_id, group_id):
     """Staff: dissolve a group that has submitted nothing (audited)."""
     course = _staff_course(course_id)
     group = _group_or_404(course, group_id)
-    commit_or_flash(lambda: groups.dissolve(group, current_user), "Group dissolved.", RACE)
+    applied_or_flashed(lambda: groups.dissolve(group, current_user), "Group dissolved.", RACE)
     return _overview(course.id)
 
 
@@ -140,7 +138,7 @@ def staff_extension(course_id, group_id):
     if deadline is None:
         flash("Give the new deadline as a date and time.", "error")
     else:
-        commit_or_flash(
+        applied_or_flashed(
             lambda: milestones.grant_extension(milestone, group, current_user, deadline, request.form.get("reason", "")),
             "Extension granted.", RACE,
         )
@@ -166,7 +164,7 @@ def decide(course_id, submission_id):
     """The instructor approves, asks for a revision (with a comment) or rejects a proposal."""
     course = course_or_404(course_id, need="instructor")
     submission = found_or_404(db.session.get(MilestoneSubmission, submission_id), lambda s: s.group.course_id == course.id)
-    commit_or_flash(
+    applied_or_flashed(
         lambda: proposals.decide(submission, current_user, request.form.get("decision", ""),
                                  request.form.get("comment", ""), now_utc()),
         "Decision recorded.", RACE,

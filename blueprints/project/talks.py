@@ -2,9 +2,7 @@
 adding, changing and opening a talk's feedback window (SPEC §5.3)."""
 from __future__ import annotations
 
-from typing import Callable
-
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -12,12 +10,11 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional as Opt
 
-from blueprints.common import course_or_404, of_course_or_404
+from blueprints.common import applied_or_flashed, course_or_404, of_course_or_404
 from blueprints.project import bp
 from core.extensions import db
 from core.timeutil import format_local, now_utc, parse_local_input, to_local_input
 from domain import policy
-from domain.errors import DomainError
 from domain.project import talks
 from models import TALK_KINDS, ClassSession, ProjectGroup, ProjectTalk
 
@@ -57,20 +54,6 @@ def _fill_choices(form: TalkForm, course) -> None:
 def _closes_at(form: TalkForm, course):
     raw = request.form.get(form.closes_at.name, "").strip()
     return parse_local_input(raw, course.timezone) if raw else None
-
-
-def committed(operation: Callable[[], object], done: str) -> bool:
-    """Run a domain operation and commit once, flashing ``done``; a refusal is rolled back and
-    its message flashed instead."""
-    try:
-        operation()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return False
-    db.session.commit()
-    flash(done, "success")
-    return True
 
 
 def talk_or_404(course, talk_id: int) -> ProjectTalk:
@@ -124,7 +107,7 @@ def talk_new(course_id):
     if form.validate_on_submit():
         group = of_course_or_404(ProjectGroup, course, form.group_id.data)
         session = of_course_or_404(ClassSession, course, form.session_id.data)
-        added = committed(lambda: talks.add_talk(
+        added = applied_or_flashed(lambda: talks.add_talk(
             course, group, session, form.kind.data, current_user.id,
             order=form.order.data, minutes=form.minutes.data, closes_at=_closes_at(form, course),
         ), "The talk is in the schedule.")
@@ -147,7 +130,7 @@ def talk_edit(course_id, talk_id):
     if form.validate_on_submit():
         session = of_course_or_404(ClassSession, course, form.session_id.data)
         closes_at = _closes_at(form, course) or policy.default_feedback_close(session, course)
-        if committed(lambda: talks.update_talk(talk, session, form.order.data, form.minutes.data, closes_at,
+        if applied_or_flashed(lambda: talks.update_talk(talk, session, form.order.data, form.minutes.data, closes_at,
                                                current_user.id), "The talk was saved."):
             return redirect(url_for(".talks_index", course_id=course_id))
     return render_template(
@@ -167,5 +150,5 @@ def talk_open(course_id, talk_id):
     course = course_or_404(course_id, need="staff")
     talk = talk_or_404(course, talk_id)
     if FlaskForm().validate_on_submit():
-        committed(lambda: talks.open_feedback_now(talk, now_utc(), current_user.id), "The feedback window is open.")
+        applied_or_flashed(lambda: talks.open_feedback_now(talk, now_utc(), current_user.id), "The feedback window is open.")
     return redirect(url_for(".talks_index", course_id=course_id))
