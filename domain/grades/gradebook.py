@@ -154,6 +154,15 @@ def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None
     return Book(course, settings, categories, items, rows, rubrics)
 
 
+def student_cell(course: Course, item: GradeItem, student_id: int, now: datetime,
+                 *, posted_only: bool) -> tuple[Book, Optional[Cell]]:
+    """One student's book and their cell of ``item`` (None when the item is held and
+    ``posted_only``, or the student is not in the course), as the review page shows it."""
+    book = read_book(course, now, student_id=student_id, posted_only=posted_only)
+    row = book.row(student_id)
+    return book, (row.cells.get(item.id) if row is not None else None)
+
+
 @dataclass
 class _Facts:
     reviews: dict
