@@ -240,3 +240,56 @@ def test_staff_pages_render(term, staff, student, login_as):
     for path in ("gradebook", "gradebook?sort=total&dir=desc&q=sam", f"gradebook/items/{term['item'].id}",
                  f"gradebook/students/{student.id}", "gradebook/settings", "gradebook/rubrics", "gradebook/discussion"):
         assert client.get(f"/courses/{course.id}/{path}").status_code == 200, path
+
+
+def test_an_extension_granted_after_grading_moves_the_stored_penalty(term, staff, login_as):
+    from core.timeutil import to_local_input
+    from models import Extension
+
+    course, item, late, presentation = term["course"], term["item"], term["late"], term["presentation"]
+    client = login_as(staff)
+    _points(client, course, item, late.id, summary=4, critique=4, questions=2)
+    grade = db.session.scalar(select(Grade).where(Grade.student_id == late.id))
+    assert grade.penalty_percent == 20.0
+    resp = client.post(f"/courses/{course.id}/presentations/{presentation.id}/extensions",
+                       data={"student": late.id, "deadline": to_local_input(T0 - DAY, course.timezone), "reason": "ill"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    grade = db.session.get(Grade, grade.id)
+    assert (grade.late_seconds, grade.penalty_percent) == (0, 0.0)
+    assert read_book(course, T0).row(late.id).cells[item.id].adjusted == 100.0
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "grade.change")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert (event.subject_id, event.detail["old"], event.detail["new"]) == (late.id, 80.0, 100.0)
+    assert "extension granted" in event.detail["reason"]
+    extension = db.session.scalar(select(Extension).where(Extension.user_id == late.id))
+    client.post(f"/courses/{course.id}/presentations/{presentation.id}/extensions/{extension.id}/revoke")
+    db.session.expire_all()
+    assert db.session.get(Grade, grade.id).penalty_percent == 20.0
+
+
+def test_a_group_extension_moves_the_milestone_penalty_of_both_members(make, course, staff, student):
+    from domain.project import milestones
+    from models import MILESTONE_CHECKPOINT, MilestoneSubmission, ProjectGroup, ProjectMember
+
+    course.late_penalty_per_day = 10.0
+    partner = make.member(course, name="Pat Partner")
+    group = ProjectGroup(course_id=course.id, name="Pair")
+    db.session.add(group)
+    db.session.flush()
+    db.session.add_all([ProjectMember(course_id=course.id, group_id=group.id, user_id=u.id, seat=n)
+                        for n, u in enumerate((student, partner), 1)])
+    checkpoint = milestones.set_milestone(course, staff, MILESTONE_CHECKPOINT, T0 - 2 * DAY)
+    db.session.add(MilestoneSubmission(milestone_id=checkpoint.id, group_id=group.id, version=1,
+                                       submitted_at=T0 - 2 * DAY + timedelta(seconds=1), late=True))
+    ensure_gradebook(course)
+    db.session.commit()
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:checkpoint"))
+    for user in (student, partner):
+        grading.record_grade(course, item, user.id, staff.id, T0, score=90.0)
+    assert {g.penalty_percent for g in db.session.scalars(select(Grade))} == {10.0}  # 1 s late: a part day
+    milestones.grant_extension(checkpoint, group, staff, T0 - DAY, "lab flooded")
+    assert grading.reapply_lateness(course, group.member_ids(), staff.id, T0, "extension granted",
+                                    milestone_kind=MILESTONE_CHECKPOINT) == 2
+    assert {(g.late_seconds, g.penalty_percent) for g in db.session.scalars(select(Grade))} == {(0, 0.0)}
+    assert read_book(course, T0).row(partner.id).cells[item.id].adjusted == 90.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from datetime import datetime, timedelta, timezone
+
 from domain.grades.arithmetic import (
     adjusted_score,
     category_percent,
@@ -17,6 +19,7 @@ from domain.grades.arithmetic import (
     rubric_score,
     running_total,
 )
+from domain.grades.penalties import extension_moves, seconds_late
 
 DAY = 86_400
 
@@ -136,3 +139,35 @@ def test_median_and_histogram():
     assert median([4, 1, 2, 3]) == 2.5
     assert median([]) is None
     assert histogram([0, 5, 10, 99.9, 100]) == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+
+
+DEADLINE = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+S = timedelta(seconds=1)
+D = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "submitted, extension, grace, late_seconds, penalty",
+    [
+        (DEADLINE - S, None, 0, 0, 0),  # early
+        (DEADLINE, None, 0, 0, 0),  # 0 s: at the deadline instant is on time
+        (DEADLINE + S, None, 0, 1, 10),  # 1 s late: a part day
+        (DEADLINE + D, None, 0, 86_400, 10),  # exactly one day
+        (DEADLINE + D + S, None, 0, 86_401, 20),  # just over a day
+        (DEADLINE + D + S, DEADLINE + 2 * D, 0, 0, 0),  # the extension makes it on time
+        (DEADLINE + 2 * D, DEADLINE + 2 * D, 0, 0, 0),  # at the extended instant
+        (DEADLINE + 2 * D + S, DEADLINE + 2 * D, 0, 1, 10),  # 1 s after the extension
+        (DEADLINE + 3 * D + S, DEADLINE + 2 * D, 0, 86_401, 20),  # counted from the extension, not the deadline
+        (DEADLINE + 15 * 60 * S, None, 15, 0, 0),  # within the grace period
+        (DEADLINE + (15 * 60 + 1) * S, None, 15, 1, 10),  # the grace period follows the deadline…
+        (DEADLINE + D + 15 * 60 * S, DEADLINE + D, 15, 0, 0),  # …and the extension
+    ],
+)
+def test_lateness_against_the_reference_deadline(submitted, extension, grace, late_seconds, penalty):
+    closes_at = extension_moves(DEADLINE, extension, grace)
+    assert seconds_late(submitted, closes_at) == late_seconds
+    assert late_penalty(seconds_late(submitted, closes_at), 10) == penalty
+
+
+def test_nothing_submitted_is_not_late():
+    assert seconds_late(None, DEADLINE) == 0

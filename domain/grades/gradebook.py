@@ -10,7 +10,7 @@ replaces it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from domain.grades.arithmetic import (
     median,
     running_total,
 )
-from domain.grades.penalties import milestone_lateness, penalty_for, seconds_late
+from domain.grades.penalties import extension_moves, milestone_lateness, penalty_for, seconds_late
 from domain.grades.setup import ensure_gradebook, settings_for
 from models import (
     MEMBER_PRESENTING,
@@ -212,7 +212,8 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
     ):
         deadlines[kind] = deadline
         if group_id is not None:
-            versions.setdefault((kind, group_id), []).append((at, extended or deadline))
+            versions.setdefault((kind, group_id), []).append((at, extension_moves(deadline, extended,
+                                                                                  course.grace_minutes)))
     return _Facts(
         reviews=reviews,
         extensions=extensions,
@@ -225,8 +226,8 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
 
 
 def _review_closes_at(course: Course, item: GradeItem, student_id: int, facts: _Facts) -> datetime:
-    deadline = facts.extensions.get((item.presentation_id, student_id), item.presentation.review_deadline)
-    return deadline + timedelta(minutes=course.grace_minutes or 0)
+    return extension_moves(item.presentation.review_deadline, facts.extensions.get((item.presentation_id, student_id)),
+                           course.grace_minutes)
 
 
 def _cell(course, settings, item: GradeItem, student_id: int, grade: Optional[Grade], facts: _Facts, now) -> Cell:

@@ -111,3 +111,33 @@ def waive_penalty(course: Course, grade: Grade, reason: str, actor_id: int, now:
                  subject_id=grade.student_id, item=grade.item.key, penalty=grade.penalty_percent,
                  **policy.grade_change(old, effective_score(grade, settings), reason))
     db.session.flush()
+
+
+def reapply_lateness(course: Course, student_ids, actor_id: int, now: datetime, reason: str, *,
+                     presentation_id: Optional[int] = None, milestone_kind: Optional[str] = None) -> int:
+    """Re-measure the stored late adjustment of the students' grades on the review of
+    ``presentation_id`` or the items of ``milestone_kind`` once their reference deadline moved
+    (an extension granted, changed or revoked); returns how many grades changed, each audited (G4)."""
+    if (presentation_id is None) == (milestone_kind is None):
+        raise ValueError("name a presentation or a milestone kind")
+    where = (GradeItem.presentation_id == presentation_id if presentation_id is not None
+             else GradeItem.milestone_kind == milestone_kind)
+    grades = db.session.scalars(
+        select(Grade).join(GradeItem, GradeItem.id == Grade.item_id)
+        .where(GradeItem.course_id == course.id, where, Grade.student_id.in_(list(student_ids)))
+    ).all()
+    settings = settings_for(course)
+    changed = 0
+    for grade in grades:
+        late = lateness_for(grade.item, grade.student_id)
+        if late == grade.late_seconds:
+            continue
+        old = effective_score(grade, settings)
+        grade.late_seconds = late
+        grade.penalty_percent = penalty_for(course, settings, late)
+        grade.updated_at = now
+        changed += 1
+        audit.record("grade.change", course.id, actor_id, subject_id=grade.student_id, item=grade.item.key,
+                     late_seconds=late, **policy.grade_change(old, effective_score(grade, settings), reason))
+    db.session.flush()
+    return changed
