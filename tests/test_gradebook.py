@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.extensions import db
 from domain.grades import discussion, grading
@@ -268,17 +268,25 @@ def test_an_extension_granted_after_grading_moves_the_stored_penalty(term, staff
     assert db.session.get(Grade, grade.id).penalty_percent == 20.0
 
 
-def test_a_group_extension_moves_the_milestone_penalty_of_both_members(make, course, staff, student):
-    from domain.project import milestones
-    from models import MILESTONE_CHECKPOINT, MilestoneSubmission, ProjectGroup, ProjectMember
+def _group(course, name, *members):
+    from models import ProjectGroup, ProjectMember
 
-    course.late_penalty_per_day = 10.0
-    partner = make.member(course, name="Pat Partner")
-    group = ProjectGroup(course_id=course.id, name="Pair")
+    group = ProjectGroup(course_id=course.id, name=name)
     db.session.add(group)
     db.session.flush()
     db.session.add_all([ProjectMember(course_id=course.id, group_id=group.id, user_id=u.id, seat=n)
-                        for n, u in enumerate((student, partner), 1)])
+                        for n, u in enumerate(members, 1)])
+    db.session.commit()
+    return group
+
+
+def test_a_group_extension_moves_the_milestone_penalty_of_both_members(make, course, staff, student):
+    from domain.project import milestones
+    from models import MILESTONE_CHECKPOINT, MilestoneSubmission
+
+    course.late_penalty_per_day = 10.0
+    partner = make.member(course, name="Pat Partner")
+    group = _group(course, "Pair", student, partner)
     checkpoint = milestones.set_milestone(course, staff, MILESTONE_CHECKPOINT, T0 - 2 * DAY)
     db.session.add(MilestoneSubmission(milestone_id=checkpoint.id, group_id=group.id, version=1,
                                        submitted_at=T0 - 2 * DAY + timedelta(seconds=1), late=True))
@@ -293,3 +301,51 @@ def test_a_group_extension_moves_the_milestone_penalty_of_both_members(make, cou
                                     milestone_kind=MILESTONE_CHECKPOINT) == 2
     assert {(g.late_seconds, g.penalty_percent) for g in db.session.scalars(select(Grade))} == {(0, 0.0)}
     assert read_book(course, T0).row(partner.id).cells[item.id].adjusted == 90.0
+
+
+def test_one_entry_grades_a_whole_group_then_each_member_is_adjusted_alone(make, course, staff, student, login_as):
+    partner = make.member(course, name="Pat Partner")
+    other = make.member(course, name="Olive Other")
+    group = _group(course, "Paged caches", student, partner)
+    _group(course, "Lonely", other)
+    ensure_gradebook(course)
+    db.session.commit()
+    final = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
+    client = login_as(staff)
+    page = client.get(f"/courses/{course.id}/gradebook/items/{final.id}").get_data(as_text=True)
+    assert "Grade a project group at once" in page and "Sam Student, Pat Partner" in page
+    url = f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}"
+    assert client.post(url, data={}).status_code == 302  # nothing entered: refused, nothing stored
+    assert db.session.scalar(select(Grade.id)) is None
+    resp = client.post(url, data={"group-points-problem": "3", "group-points-approach": "3", "group-points-evaluation": "2",
+                                  "group-points-writing": "1", "comment": "Solid final report.", "reason": "read twice"})
+    assert resp.status_code == 302
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == final.id)).all())
+    assert scores == {student.id: pytest.approx(90.0), partner.id: pytest.approx(90.0)}  # not the other group
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "grade.change")).all()
+    assert sorted(e.subject_id for e in events) == sorted([student.id, partner.id])  # G4: audited per student
+    assert {e.detail["reason"] for e in events} == {"group grade (Paged caches): read twice"}
+    assert all(e.actor_id == staff.id and e.detail["old"] is None for e in events)
+    # The partner's grade adjusted on its own: the student's stays.
+    client.post(f"/courses/{course.id}/gradebook/items/{final.id}",
+                data={"student": partner.id, **{f"points-{partner.id}-{k}": v for k, v in
+                                                {"problem": 3, "approach": 3, "evaluation": 3, "writing": 1}.items()},
+                      "reason": "did the evaluation"})
+    db.session.expire_all()
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == final.id)).all())
+    assert scores == {student.id: pytest.approx(90.0), partner.id: pytest.approx(100.0)}
+
+
+def test_group_grading_is_for_staff_and_project_work_only(make, term, student, login_as):
+    course = term["course"]
+    group = _group(course, "Pair", student, term["late"])
+    final = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
+    assert login_as(student).post(f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}",
+                                  data={"group-points-problem": "3"}).status_code == 403
+    ta = make.member(course, ROLE_TA)
+    ta_client = login_as(ta)
+    review_url = f"/courses/{course.id}/gradebook/items/{term['item'].id}/groups/{group.id}"
+    assert ta_client.post(review_url, data={"group-points-summary": "3"}).status_code == 404
+    assert ta_client.post(f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}",
+                          data={"group-points-problem": "3"}).status_code == 302
+    assert db.session.scalar(select(func.count(Grade.id)).where(Grade.item_id == final.id)) == 2

@@ -12,7 +12,7 @@ from domain import policy
 from domain.errors import Invalid
 from domain.grades import exports, grading, posting
 from domain.grades.gradebook import read_book, statistics_of
-from models import Grade, GradeCategory, GradeItem
+from models import Grade, GradeCategory, GradeItem, ProjectGroup
 
 SORTS = ("name", "total")
 
@@ -107,9 +107,36 @@ def item(course_id, item_id):
     book = read_book(course, now)
     rows = [r for r in book.rows if r.cells[grade_item.id].owed]
     values = [r.cells[grade_item.id].adjusted for r in rows if r.cells[grade_item.id].graded]
+    names = {r.student_id: r.name for r in book.rows}
+    groups = ([(g, [names[uid] for uid in ids if uid in names]) for g, ids in grading.project_groups(course)]
+              if grading.is_group_item(grade_item) else [])
     db.session.commit()
     return render_template("gradebook/item.html", course=course, book=book, item=grade_item, rubric=rubric, rows=rows,
-                           stats=statistics_of(values), now=now)
+                           stats=statistics_of(values), now=now, groups=[(g, n) for g, n in groups if n])
+
+
+@bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>/groups/<int:group_id>", methods=["POST"])
+@login_required
+def group_grade(course_id, item_id, group_id):
+    """Staff: one entry for a whole project group on a milestone item, stored (and audited) per member."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_enter_grades(current_user, course.id))
+    grade_item = found_or_404(db.session.get(GradeItem, item_id),
+                              lambda i: i.course_id == course.id and grading.is_group_item(i))
+    group = found_or_404(db.session.get(ProjectGroup, group_id), lambda g: g.course_id == course.id)
+    rubric = found_or_404(grading.rubric_of(grade_item))
+    points = {c["key"]: request.form.get(f"group-points-{c['key']}", "") for c in rubric.criteria}
+    try:
+        grades = grading.record_group_grade(course, grade_item, group, current_user.id, now_utc(), rubric_points=points,
+                                            comment=request.form.get("comment", ""),
+                                            reason=request.form.get("reason", "")[:300])
+    except Invalid as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{group.name}: {len(grades)} member(s) graded; adjust any of them below.", "success")
+    return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
 
 
 def _number(raw: str):

@@ -15,7 +15,7 @@ from domain.errors import Invalid
 from domain.grades.arithmetic import adjusted_score, rubric_score
 from domain.grades.penalties import lateness_for, penalty_for
 from domain.grades.setup import settings_for
-from models import Course, Grade, GradebookSettings, GradeItem, Rubric
+from models import RUBRIC_MILESTONE, Course, Grade, GradebookSettings, GradeItem, ProjectGroup, ProjectMember, Rubric
 
 MAX_COMMENT = 5000
 
@@ -93,6 +93,54 @@ def record_grade(
                      comment_changed=comment != old_comment, **policy.grade_change(old, new, reason.strip()))
     db.session.flush()
     return grade
+
+
+def is_group_item(item: GradeItem) -> bool:
+    """Project work graded on the milestone rubric (proposal, checkpoint, final report, final
+    talk) may be graded a whole group at once."""
+    return item.rubric_kind == RUBRIC_MILESTONE
+
+
+def project_groups(course: Course) -> list[tuple[ProjectGroup, list[int]]]:
+    """The course's project groups with their members' ids, by group name, in two queries."""
+    groups = db.session.scalars(select(ProjectGroup).where(ProjectGroup.course_id == course.id)
+                                .order_by(ProjectGroup.name, ProjectGroup.id)).all()
+    members: dict[int, list[int]] = {}
+    for group_id, user_id in db.session.execute(
+        select(ProjectMember.group_id, ProjectMember.user_id)
+        .where(ProjectMember.course_id == course.id).order_by(ProjectMember.seat)
+    ):
+        members.setdefault(group_id, []).append(user_id)
+    return [(g, members.get(g.id, [])) for g in groups]
+
+
+def record_group_grade(
+    course: Course,
+    item: GradeItem,
+    group: ProjectGroup,
+    actor_id: int,
+    now: datetime,
+    *,
+    rubric_points: Optional[dict] = None,
+    score: Optional[float] = None,
+    comment: str = "",
+    reason: str = "",
+) -> list[Grade]:
+    """One entry for a whole project group: the same points (or score) and comment stored for
+    every member, each with their own late adjustment and their own audit record (G4); each
+    member's grade can then be adjusted on its own."""
+    if not is_group_item(item) or group.course_id != course.id or item.course_id != course.id:
+        raise Invalid("Only project work is graded a group at once.")
+    member_ids = db.session.scalars(select(ProjectMember.user_id).where(ProjectMember.group_id == group.id)
+                                    .order_by(ProjectMember.seat)).all()
+    if not member_ids:
+        raise Invalid("The group has no members to grade.")
+    if score is None and not any(v not in (None, "") for v in (rubric_points or {}).values()) and not comment.strip():
+        raise Invalid("Enter the group's points (or a comment) to grade its members.")
+    why = f"group grade ({group.name})" + (f": {reason.strip()}" if reason.strip() else "")
+    grades = [record_grade(course, item, uid, actor_id, now, rubric_points=rubric_points, score=score,
+                           comment=comment, reason=why) for uid in member_ids]
+    return [g for g in grades if g is not None]
 
 
 def waive_penalty(course: Course, grade: Grade, reason: str, actor_id: int, now: datetime, waived: bool = True) -> None:
