@@ -349,3 +349,81 @@ def test_group_grading_is_for_staff_and_project_work_only(make, term, student, l
     assert ta_client.post(f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}",
                           data={"group-points-problem": "3"}).status_code == 302
     assert db.session.scalar(select(func.count(Grade.id)).where(Grade.item_id == final.id)) == 2
+
+
+@pytest.fixture
+def talks(make, course, staff, student):
+    """Two groups' closed talks and one still open; the student's pieces: on time and marked
+    helpful, late, and held back; a classmate's piece on time marked not helpful."""
+    from models import PeerFeedback, ProjectTalk
+
+    classmate = make.member(course, name="Cleo Classmate")
+    quiet = make.member(course, name="Quinn Quiet")
+    presenters = [make.member(course, name=f"Presenter {n}") for n in range(1, 4)]
+    groups = [_group(course, f"G{n}", p) for n, p in enumerate(presenters, 1)]
+    session = make.session(course, starts_at=T0 - 5 * DAY)
+    closed = T0 - DAY
+    made = [ProjectTalk(course_id=course.id, group_id=g.id, session_id=session.id, kind="final",
+                        feedback_closes_at=closes) for g, closes in zip(groups, (closed, closed, T0 + DAY))]
+    db.session.add_all(made)
+    db.session.flush()
+    a, b, still_open = made
+
+    def piece(talk, author, at, helpful=None, held=False):
+        db.session.add(PeerFeedback(talk_id=talk.id, author_id=author.id, status="submitted", submitted_at=at,
+                                    answers={"worked": "x"}, rating=4, helpful=helpful, held_back=held))
+
+    piece(a, student, closed, helpful=True)  # at the close instant: on time
+    piece(b, student, closed + timedelta(seconds=1))  # a second late
+    piece(still_open, student, T0)  # the window is still open: not owed yet
+    piece(a, classmate, closed - DAY, helpful=False)
+    piece(b, classmate, closed - DAY, held=True)  # held back by staff: does not count
+    ensure_gradebook(course)
+    db.session.commit()
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:feedback"))
+    return {"item": item, "classmate": classmate, "quiet": quiet, "presenters": presenters}
+
+
+def test_peer_feedback_figures_come_from_the_stored_feedback(course, student, talks):
+    from domain.grades import peer_feedback
+
+    figures = peer_feedback.figures(course, T0)
+    assert vars(figures[student.id]) == {"owed": 2, "on_time": 1, "marked": 1, "helpful": 1}
+    assert vars(figures[talks["classmate"].id]) == {"owed": 2, "on_time": 1, "marked": 1, "helpful": 0}
+    assert vars(figures[talks["quiet"].id]) == {"owed": 2, "on_time": 0, "marked": 0, "helpful": 0}
+    # A presenter owes nothing on their own group's talk.
+    assert figures[talks["presenters"][0].id].owed == 1
+    assert figures[student.id].proposal(False) == 50.0
+    assert figures[student.id].proposal(True) == pytest.approx(0.7 * 50 + 30)
+
+
+def test_peer_feedback_proposals_are_entered_as_audited_grades(course, staff, student, talks, login_as, clock):
+    from domain.grades.setup import settings_for
+
+    item = talks["item"]
+    client = login_as(staff)
+    page = client.get(f"/courses/{course.id}/gradebook/items/{item.id}").get_data(as_text=True)
+    assert "Proposed from the stored feedback" in page and "do not count" in page
+    assert client.post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback").status_code == 302
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == item.id)).all())
+    assert scores[student.id] == 50.0 and scores[talks["classmate"].id] == 50.0 and scores[talks["quiet"].id] == 0.0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "grade.change",
+                                                       AuditEvent.subject_id == student.id))
+    assert event.detail["reason"] == "peer feedback: 1 of 2 on time"
+    # The course counts quality: the helpful mark lifts the student, the unhelpful one lowers the classmate.
+    settings_for(course).feedback_quality = True
+    db.session.commit()
+    page = client.get(f"/courses/{course.id}/gradebook/items/{item.id}").get_data(as_text=True)
+    assert "marks make 30.0% of the item" in page
+    client.post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback")
+    db.session.expire_all()
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == item.id)).all())
+    assert scores[student.id] == pytest.approx(65.0) and scores[talks["classmate"].id] == pytest.approx(35.0)
+    reasons = [e.detail["reason"] for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "grade.change", AuditEvent.subject_id == student.id)
+        .order_by(AuditEvent.id))]
+    assert reasons[-1] == "peer feedback: 1 of 2 on time; 1 of 1 marked helpful (30% of the item)"
+    # Only the feedback item takes proposals; students may not enter them.
+    other = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
+    assert client.post(f"/courses/{course.id}/gradebook/items/{other.id}/peer-feedback").status_code == 404
+    assert login_as(student).post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback").status_code == 403

@@ -15,6 +15,7 @@ from domain.grades.arithmetic import (
     late_penalty,
     lateness_label,
     median,
+    peer_feedback_percent,
     round_grade,
     rubric_score,
     running_total,
@@ -171,3 +172,28 @@ def test_lateness_against_the_reference_deadline(submitted, extension, grace, la
 
 def test_nothing_submitted_is_not_late():
     assert seconds_late(None, DEADLINE) == 0
+
+
+@pytest.mark.parametrize(
+    "owed, on_time, marked, helpful, quality, expected",
+    [
+        (0, 0, 0, 0, False, None),  # nothing owed yet
+        (4, 4, 0, 0, False, 100.0),
+        (4, 3, 0, 0, False, 75.0),
+        (4, 0, 0, 0, True, 0.0),
+        (4, 3, 3, 2, False, 75.0),  # helpful marks ignored unless the course counts quality
+        (4, 3, 3, 2, True, 0.7 * 75 + 0.3 * 100 * 2 / 3),  # 72.5
+        (4, 4, 2, 2, True, 100.0),
+        (4, 4, 2, 0, True, 70.0),
+        (4, 4, 0, 0, True, 100.0),  # nothing marked yet: on-time feedback counts alone
+        (2, 5, 9, 12, True, 100.0),  # never above full marks
+    ],
+)
+def test_peer_feedback_given_on_time_and_its_quality(owed, on_time, marked, helpful, quality, expected):
+    result = peer_feedback_percent(owed, on_time, marked, helpful, quality)
+    assert result == pytest.approx(expected) if expected is not None else result is None
+
+
+def test_peer_feedback_rounds_once():
+    assert round_grade(peer_feedback_percent(4, 3, 3, 2, True)) == 72.5
+    assert round_grade(peer_feedback_percent(3, 2)) == 66.7

@@ -10,8 +10,10 @@ from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy
 from domain.errors import Invalid
-from domain.grades import exports, grading, posting
+from domain.grades import exports, grading, peer_feedback, posting
+from domain.grades.arithmetic import FEEDBACK_QUALITY_SHARE
 from domain.grades.gradebook import read_book, statistics_of
+from domain.grades.setup import settings_for
 from models import Grade, GradeCategory, GradeItem, ProjectGroup
 
 SORTS = ("name", "total")
@@ -110,9 +112,26 @@ def item(course_id, item_id):
     names = {r.student_id: r.name for r in book.rows}
     groups = ([(g, [names[uid] for uid in ids if uid in names]) for g, ids in grading.project_groups(course)]
               if grading.is_group_item(grade_item) else [])
+    feedback = peer_feedback.figures(course, now) if peer_feedback.is_feedback_item(grade_item) else None
     db.session.commit()
     return render_template("gradebook/item.html", course=course, book=book, item=grade_item, rubric=rubric, rows=rows,
-                           stats=statistics_of(values), now=now, groups=[(g, n) for g, n in groups if n])
+                           stats=statistics_of(values), now=now, groups=[(g, n) for g, n in groups if n],
+                           feedback=feedback, quality=book.settings.feedback_quality, quality_share=FEEDBACK_QUALITY_SHARE,
+                           proposals={sid: f.proposal(book.settings.feedback_quality) for sid, f in (feedback or {}).items()})
+
+
+@bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>/peer-feedback", methods=["POST"])
+@login_required
+def peer_feedback_grades(course_id, item_id):
+    """Staff: enter every student's peer-feedback proposal as their grade (audited, with its figures)."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_enter_grades(current_user, course.id))
+    grade_item = found_or_404(db.session.get(GradeItem, item_id),
+                              lambda i: i.course_id == course.id and peer_feedback.is_feedback_item(i))
+    count = peer_feedback.enter_proposals(course, grade_item, settings_for(course), current_user.id, now_utc())
+    db.session.commit()
+    flash(f"Peer feedback: {count} student(s) graded from the stored feedback.", "success")
+    return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
 
 
 @bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>/groups/<int:group_id>", methods=["POST"])
