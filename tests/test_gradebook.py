@@ -427,3 +427,35 @@ def test_peer_feedback_proposals_are_entered_as_audited_grades(course, staff, st
     other = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
     assert client.post(f"/courses/{course.id}/gradebook/items/{other.id}/peer-feedback").status_code == 404
     assert login_as(student).post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback").status_code == 403
+
+
+def test_the_demo_gradebook_is_partly_posted_with_a_late_penalty_waived_for_a_reason(app):
+    from demo import course as demo
+    from demo.gradebook import WAIVER_REASON
+    from domain.grades.gradebook import read_book as book_of
+    from core.timeutil import now_utc
+    from models import User
+
+    course = demo.load_demo()
+    now = now_utc()
+    book = book_of(course, now)
+    posted = [i for i in book.items if i.posted_at is not None]
+    assert posted and len(posted) < len(book.items)  # partly posted
+    cells = [c for r in book.rows for c in r.cells.values() if c.owed]
+    assert any(c.graded for c in cells) and any(not c.graded for c in cells)  # partly filled
+    late = [(r, c) for r in book.rows for c in r.cells.values() if c.penalty > 0]
+    assert late, "a late review carries its stored penalty"
+    row, cell = late[-1]
+    assert cell.waived and cell.waive_reason == WAIVER_REASON and cell.penalty_line.startswith("late ")
+    assert cell.adjusted == cell.score  # waived: nothing taken off
+    waived = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "grade.penalty_waived"))
+    assert waived.detail["reason"] == WAIVER_REASON and waived.subject_id == row.student_id
+    discussion_item = next(i for i in book.items if i.key == "discussion")
+    assert any(r.cells[discussion_item.id].graded for r in book.rows)  # proposals accepted from the room
+    # The late student sees the penalty line struck through with the reason, on their posted review grade.
+    from tests.support.factories import login
+
+    client = app.test_client()
+    login(client, db.session.get(User, row.student_id), demo.DEMO_PASSWORD)
+    page = client.get(f"/courses/{course.id}/grades").get_data(as_text=True)
+    assert f"<s>{cell.penalty_line}</s> — waived: {WAIVER_REASON}" in page
