@@ -2,6 +2,7 @@
 adjustments with extensions and waivers, rubric edits re-scoring, exports, the discussion proposal."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -459,3 +460,29 @@ def test_the_demo_gradebook_is_partly_posted_with_a_late_penalty_waived_for_a_re
     login(client, db.session.get(User, row.student_id), demo.DEMO_PASSWORD)
     page = client.get(f"/courses/{course.id}/grades").get_data(as_text=True)
     assert f"<s>{cell.penalty_line}</s> — waived: {WAIVER_REASON}" in page
+
+
+def test_the_grid_sorts_by_an_item_with_ungraded_rows_last_and_filters_by_name_and_category(make, term, staff, student,
+                                                                                           login_as):
+    course, item, late = term["course"], term["item"], term["late"]
+    grading.record_grade(course, item, student.id, staff.id, T0, rubric_points={"summary": 2})
+    grading.record_grade(course, item, late.id, staff.id, T0, rubric_points={"summary": 4, "critique": 4})
+    db.session.commit()
+    client = login_as(staff)
+
+    def names(query):
+        page = client.get(f"/courses/{course.id}/gradebook?{query}").get_data(as_text=True)
+        body = page[page.index('class="gradebook-grid"'):]
+        return re.findall(r'<th scope="row" class="sticky-col"><a [^>]*>([^<]+)</a>', body), page
+
+    ascending, page = names(f"sort={item.id}")
+    assert ascending[:2] == ["Sam Student", "Lou Late"] and "Pia Presenter" in ascending[2:]
+    assert f"sorted by {item.title}" in page and 'role="region" aria-labelledby="grid-caption" tabindex="0"' in page
+    descending, _ = names(f"sort={item.id}&dir=desc")
+    assert descending[:2] == ["Lou Late", "Sam Student"]  # ungraded rows stay last
+    only, page = names("q=lou")
+    assert only == ["Lou Late"] and "1 of 3 student(s)" in page
+    reviews = db.session.scalar(select(GradeCategory.id).where(GradeCategory.course_id == course.id,
+                                                               GradeCategory.key == "reviews"))
+    _, page = names(f"category={reviews}")
+    assert "Paper reviews only" in page and "Project proposal" not in page.split('class="gradebook-grid"')[1]

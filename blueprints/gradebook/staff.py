@@ -24,19 +24,28 @@ def _staff_course(course_id):
 
 
 def _filtered_rows(book, query: str, sort: str, descending: bool):
+    """The rows matching ``query`` (name or e-mail), sorted by name, total or an item's grade;
+    rows without a grade on the sorted item come last either way, and ties keep name order."""
     rows = book.rows
     if query:
         needle = query.casefold()
         rows = [r for r in rows if needle in r.name.casefold() or needle in r.email.casefold()]
     if sort == "total":
-        rows = sorted(rows, key=lambda r: r.earned, reverse=descending)
-    elif sort.isdigit() and book.item(int(sort)) is not None:
+        return sorted(rows, key=lambda r: r.earned, reverse=descending)
+    if sort.isdigit() and book.item(int(sort)) is not None:
         item_id = int(sort)
-        rows = sorted(rows, key=lambda r: (r.cells[item_id].adjusted is None, r.cells[item_id].adjusted or 0),
-                      reverse=descending)
-    elif descending:
-        rows = list(reversed(rows))
-    return rows
+        graded = [r for r in rows if r.cells[item_id].graded]
+        return sorted(graded, key=lambda r: r.cells[item_id].adjusted, reverse=descending) + \
+            [r for r in rows if not r.cells[item_id].graded]
+    return list(reversed(rows)) if descending else rows
+
+
+def _sort_label(book, sort: str) -> str:
+    """What the grid is sorted by, in words, for its caption."""
+    if sort == "total":
+        return "total"
+    item = book.item(int(sort)) if sort.isdigit() else None
+    return item.title if item is not None else "name"
 
 
 @bp.route("/courses/<int:course_id>/gradebook")
@@ -47,16 +56,17 @@ def grid(course_id):
     now = now_utc()
     book = read_book(course, now)
     query = request.args.get("q", "").strip()[:100]
-    sort = request.args.get("sort", "name")
+    sort = request.args.get("sort", "name")[:20]
     descending = request.args.get("dir") == "desc"
-    category_id = request.args.get("category", type=int)
-    items = [i for i in book.items if category_id is None or i.category_id == category_id]
+    category = next((c for c in book.categories if c.id == request.args.get("category", type=int)), None)
+    category_id = category.id if category is not None else None
+    items = [i for i in book.items if category is None or i.category_id == category.id]
     totals = [r.earned for r in book.rows if r.counted]
     db.session.commit()
     return render_template(
         "gradebook/grid.html", course=course, book=book, items=items, rows=_filtered_rows(book, query, sort, descending),
         query=query, sort=sort, descending=descending, category_id=category_id, total_stats=statistics_of(totals),
-        now=now,
+        now=now, sort_label=_sort_label(book, sort), category=category,
     )
 
 
