@@ -171,13 +171,19 @@ def _set_posted(w, posted: bool):
 REVIEW_SECRETS = (RUBRIC_SECRET.encode(), PAGE_SECRET.encode(), b"7.5 / 10")
 
 
-@pytest.mark.parametrize("viewer_name", ["owner", "classmate", "second_presenter", "outsider", "anonymous"])
-def test_a_held_review_grade_reaches_nobody_through_the_review_paths(app, world, viewer_name, login_as):
-    _set_posted(world, False)
-    seen = _differential(app, world, world["viewers"][viewer_name], login_as, lambda: _ungrade_review(world),
-                         _review_paths(world))
+def _review_grade_seen(app, w, viewer_name, login_as, posted: bool):
+    """What the viewer gets on every review path, identical to the world without the review's
+    grade and holding none of its secrets."""
+    _set_posted(w, posted)
+    seen = _differential(app, w, w["viewers"][viewer_name], login_as, lambda: _ungrade_review(w), _review_paths(w))
     for (path, _), (_, body) in seen.items():
         assert not any(secret in body for secret in REVIEW_SECRETS), path
+    return seen
+
+
+@pytest.mark.parametrize("viewer_name", ["owner", "classmate", "second_presenter", "outsider", "anonymous"])
+def test_a_held_review_grade_reaches_nobody_through_the_review_paths(app, world, viewer_name, login_as):
+    seen = _review_grade_seen(app, world, viewer_name, login_as, posted=False)
     if viewer_name == "owner":
         page = seen[(f"/courses/{world['course'].id}/reviews/{world['review'].id}", "text/html")][1]
         assert b"appear here once staff post them" in page, "the probe reads the writer's own review page"
@@ -185,11 +191,7 @@ def test_a_held_review_grade_reaches_nobody_through_the_review_paths(app, world,
 
 @pytest.mark.parametrize("viewer_name", ["classmate", "second_presenter", "outsider", "anonymous"])
 def test_a_posted_review_grade_reaches_no_one_but_its_writer(app, world, viewer_name, login_as):
-    _set_posted(world, True)
-    seen = _differential(app, world, world["viewers"][viewer_name], login_as, lambda: _ungrade_review(world),
-                         _review_paths(world))
-    for (path, _), (_, body) in seen.items():
-        assert not any(secret in body for secret in REVIEW_SECRETS), path
+    seen = _review_grade_seen(app, world, viewer_name, login_as, posted=True)
     if viewer_name == "classmate":
         listing = seen[(f"/api/courses/{world['course'].id}/presentations/{world['review'].presentation_id}/reviews",
                         "application/json")]

@@ -121,12 +121,11 @@ def record_group_grade(
     actor_id: int,
     now: datetime,
     *,
-    rubric_points: Optional[dict] = None,
-    score: Optional[float] = None,
+    rubric_points: dict,
     comment: str = "",
     reason: str = "",
 ) -> list[Grade]:
-    """One entry for a whole project group: the same points (or score) and comment stored for
+    """One entry for a whole project group: the same rubric points and comment stored for
     every member, each with their own late adjustment and their own audit record (G4); each
     member's grade can then be adjusted on its own."""
     if not is_group_item(item) or group.course_id != course.id or item.course_id != course.id:
@@ -135,11 +134,11 @@ def record_group_grade(
                                     .order_by(ProjectMember.seat)).all()
     if not member_ids:
         raise Invalid("The group has no members to grade.")
-    if score is None and not any(v not in (None, "") for v in (rubric_points or {}).values()) and not comment.strip():
-        raise Invalid("Enter the group's points (or a comment) to grade its members.")
+    if not any(v not in (None, "") for v in rubric_points.values()):
+        raise Invalid("Enter the group's rubric points to grade its members.")
     why = f"group grade ({group.name})" + (f": {reason.strip()}" if reason.strip() else "")
-    grades = [record_grade(course, item, uid, actor_id, now, rubric_points=rubric_points, score=score,
-                           comment=comment, reason=why) for uid in member_ids]
+    grades = [record_grade(course, item, uid, actor_id, now, rubric_points=rubric_points, comment=comment, reason=why)
+              for uid in member_ids]
     return [g for g in grades if g is not None]
 
 
