@@ -1,6 +1,13 @@
 """The demo course's gradebook: the released presentation's reviews graded on the rubric and
-posted (the late one with its penalty, one penalty waived), the presentation graded but held,
-and discussion grades proposed from the panel, the first few accepted."""
+posted — the late one with its stored penalty line, which the instructor then waived with a
+reason (the line stays visible, struck through, beside the reason) —, the presentation graded
+but held, and discussion grades proposed from the panel with their evidence, the first few
+accepted.
+
+The demo has one late piece of work (the released presentation's late review; the project's
+milestones are still ahead), so the late penalty and its waiver are shown on the same grade; a
+second late review, where there is one, keeps its penalty.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -17,6 +24,7 @@ from models import Course, GradeItem, PresentationMember
 REVIEW_POINTS = ({"summary": 4, "critique": 3, "questions": 2}, {"summary": 3, "critique": 3, "questions": 1},
                  {"summary": 4, "critique": 4, "questions": 1}, {"summary": 2, "critique": 3, "questions": 2})
 ACCEPTED_PROPOSALS = 3
+WAIVER_REASON = "Late because of a documented illness (note seen by the instructor)."
 
 
 def load_gradebook(course: Course, people: dict, now: datetime) -> None:
@@ -29,7 +37,6 @@ def load_gradebook(course: Course, people: dict, now: datetime) -> None:
     late_grades = []
     if graded_item is not None:
         submitted = [r for r in book.rows if r.cells[graded_item.id].owed and not r.cells[graded_item.id].missing]
-        # The waiver goes to the second late review; the first keeps its penalty line.
         for n, row in enumerate(submitted):
             grade = grading.record_grade(course, graded_item, row.student_id, instructor, now - timedelta(days=1),
                                          rubric_points=REVIEW_POINTS[n % len(REVIEW_POINTS)],
@@ -37,9 +44,9 @@ def load_gradebook(course: Course, people: dict, now: datetime) -> None:
             if grade is not None and grade.penalty_percent > 0:
                 late_grades.append(grade)
         posting.post_items([graded_item], instructor, now - timedelta(hours=20))
-    # A second late grade, its penalty waived with a reason (when the course has two late reviews).
-    if len(late_grades) > 1:
-        grading.waive_penalty(course, late_grades[-1], "Late because of a documented illness.", instructor, now)
+    # The last late grade's penalty waived with a reason; any earlier late grade keeps its penalty.
+    if late_grades:
+        grading.waive_penalty(course, late_grades[-1], WAIVER_REASON, instructor, now - timedelta(hours=2))
     presentation_item = db.session.scalar(select(GradeItem).where(GradeItem.course_id == course.id,
                                                                   GradeItem.key == "presentation"))
     presenters = db.session.scalars(select(PresentationMember.user_id).where(

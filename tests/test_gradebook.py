@@ -2,10 +2,11 @@
 adjustments with extensions and waivers, rubric edits re-scoring, exports, the discussion proposal."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.extensions import db
 from domain.grades import discussion, grading
@@ -240,3 +241,248 @@ def test_staff_pages_render(term, staff, student, login_as):
     for path in ("gradebook", "gradebook?sort=total&dir=desc&q=sam", f"gradebook/items/{term['item'].id}",
                  f"gradebook/students/{student.id}", "gradebook/settings", "gradebook/rubrics", "gradebook/discussion"):
         assert client.get(f"/courses/{course.id}/{path}").status_code == 200, path
+
+
+def test_an_extension_granted_after_grading_moves_the_stored_penalty(term, staff, login_as):
+    from core.timeutil import to_local_input
+    from models import Extension
+
+    course, item, late, presentation = term["course"], term["item"], term["late"], term["presentation"]
+    client = login_as(staff)
+    _points(client, course, item, late.id, summary=4, critique=4, questions=2)
+    grade = db.session.scalar(select(Grade).where(Grade.student_id == late.id))
+    assert grade.penalty_percent == 20.0
+    resp = client.post(f"/courses/{course.id}/presentations/{presentation.id}/extensions",
+                       data={"student": late.id, "deadline": to_local_input(T0 - DAY, course.timezone), "reason": "ill"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    grade = db.session.get(Grade, grade.id)
+    assert (grade.late_seconds, grade.penalty_percent) == (0, 0.0)
+    assert read_book(course, T0).row(late.id).cells[item.id].adjusted == 100.0
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "grade.change")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert (event.subject_id, event.detail["old"], event.detail["new"]) == (late.id, 80.0, 100.0)
+    assert "extension granted" in event.detail["reason"]
+    extension = db.session.scalar(select(Extension).where(Extension.user_id == late.id))
+    client.post(f"/courses/{course.id}/presentations/{presentation.id}/extensions/{extension.id}/revoke")
+    db.session.expire_all()
+    assert db.session.get(Grade, grade.id).penalty_percent == 20.0
+
+
+def _group(course, name, *members):
+    from models import ProjectGroup, ProjectMember
+
+    group = ProjectGroup(course_id=course.id, name=name)
+    db.session.add(group)
+    db.session.flush()
+    db.session.add_all([ProjectMember(course_id=course.id, group_id=group.id, user_id=u.id, seat=n)
+                        for n, u in enumerate(members, 1)])
+    db.session.commit()
+    return group
+
+
+def test_a_group_extension_moves_the_milestone_penalty_of_both_members(make, course, staff, student):
+    from domain.project import milestones
+    from models import MILESTONE_CHECKPOINT, MilestoneSubmission
+
+    course.late_penalty_per_day = 10.0
+    partner = make.member(course, name="Pat Partner")
+    group = _group(course, "Pair", student, partner)
+    checkpoint = milestones.set_milestone(course, staff, MILESTONE_CHECKPOINT, T0 - 2 * DAY)
+    db.session.add(MilestoneSubmission(milestone_id=checkpoint.id, group_id=group.id, version=1,
+                                       submitted_at=T0 - 2 * DAY + timedelta(seconds=1), late=True))
+    ensure_gradebook(course)
+    db.session.commit()
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:checkpoint"))
+    for user in (student, partner):
+        grading.record_grade(course, item, user.id, staff.id, T0, score=90.0)
+    assert {g.penalty_percent for g in db.session.scalars(select(Grade))} == {10.0}  # 1 s late: a part day
+    milestones.grant_extension(checkpoint, group, staff, T0 - DAY, "lab flooded")
+    assert grading.reapply_lateness(course, group.member_ids(), staff.id, T0, "extension granted",
+                                    milestone_kind=MILESTONE_CHECKPOINT) == 2
+    assert {(g.late_seconds, g.penalty_percent) for g in db.session.scalars(select(Grade))} == {(0, 0.0)}
+    assert read_book(course, T0).row(partner.id).cells[item.id].adjusted == 90.0
+
+
+def test_one_entry_grades_a_whole_group_then_each_member_is_adjusted_alone(make, course, staff, student, login_as):
+    partner = make.member(course, name="Pat Partner")
+    other = make.member(course, name="Olive Other")
+    group = _group(course, "Paged caches", student, partner)
+    _group(course, "Lonely", other)
+    ensure_gradebook(course)
+    db.session.commit()
+    final = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
+    client = login_as(staff)
+    page = client.get(f"/courses/{course.id}/gradebook/items/{final.id}").get_data(as_text=True)
+    assert "Grade a project group at once" in page and "Sam Student, Pat Partner" in page
+    url = f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}"
+    assert client.post(url, data={}).status_code == 302  # nothing entered: refused, nothing stored
+    assert db.session.scalar(select(Grade.id)) is None
+    resp = client.post(url, data={"group-points-problem": "3", "group-points-approach": "3", "group-points-evaluation": "2",
+                                  "group-points-writing": "1", "comment": "Solid final report.", "reason": "read twice"})
+    assert resp.status_code == 302
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == final.id)).all())
+    assert scores == {student.id: pytest.approx(90.0), partner.id: pytest.approx(90.0)}  # not the other group
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == "grade.change")).all()
+    assert sorted(e.subject_id for e in events) == sorted([student.id, partner.id])  # G4: audited per student
+    assert {e.detail["reason"] for e in events} == {"group grade (Paged caches): read twice"}
+    assert all(e.actor_id == staff.id and e.detail["old"] is None for e in events)
+    # The partner's grade adjusted on its own: the student's stays.
+    client.post(f"/courses/{course.id}/gradebook/items/{final.id}",
+                data={"student": partner.id, **{f"points-{partner.id}-{k}": v for k, v in
+                                                {"problem": 3, "approach": 3, "evaluation": 3, "writing": 1}.items()},
+                      "reason": "did the evaluation"})
+    db.session.expire_all()
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == final.id)).all())
+    assert scores == {student.id: pytest.approx(90.0), partner.id: pytest.approx(100.0)}
+
+
+def test_group_grading_is_for_staff_and_project_work_only(make, term, student, login_as):
+    course = term["course"]
+    group = _group(course, "Pair", student, term["late"])
+    final = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
+    assert login_as(student).post(f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}",
+                                  data={"group-points-problem": "3"}).status_code == 403
+    ta = make.member(course, ROLE_TA)
+    ta_client = login_as(ta)
+    review_url = f"/courses/{course.id}/gradebook/items/{term['item'].id}/groups/{group.id}"
+    assert ta_client.post(review_url, data={"group-points-summary": "3"}).status_code == 404
+    assert ta_client.post(f"/courses/{course.id}/gradebook/items/{final.id}/groups/{group.id}",
+                          data={"group-points-problem": "3"}).status_code == 302
+    assert db.session.scalar(select(func.count(Grade.id)).where(Grade.item_id == final.id)) == 2
+
+
+@pytest.fixture
+def talks(make, course, staff, student):
+    """Two groups' closed talks and one still open; the student's pieces: on time and marked
+    helpful, late, and held back; a classmate's piece on time marked not helpful."""
+    from models import PeerFeedback, ProjectTalk
+
+    classmate = make.member(course, name="Cleo Classmate")
+    quiet = make.member(course, name="Quinn Quiet")
+    presenters = [make.member(course, name=f"Presenter {n}") for n in range(1, 4)]
+    groups = [_group(course, f"G{n}", p) for n, p in enumerate(presenters, 1)]
+    session = make.session(course, starts_at=T0 - 5 * DAY)
+    closed = T0 - DAY
+    made = [ProjectTalk(course_id=course.id, group_id=g.id, session_id=session.id, kind="final",
+                        feedback_closes_at=closes) for g, closes in zip(groups, (closed, closed, T0 + DAY))]
+    db.session.add_all(made)
+    db.session.flush()
+    a, b, still_open = made
+
+    def piece(talk, author, at, helpful=None, held=False):
+        db.session.add(PeerFeedback(talk_id=talk.id, author_id=author.id, status="submitted", submitted_at=at,
+                                    answers={"worked": "x"}, rating=4, helpful=helpful, held_back=held))
+
+    piece(a, student, closed, helpful=True)  # at the close instant: on time
+    piece(b, student, closed + timedelta(seconds=1))  # a second late
+    piece(still_open, student, T0)  # the window is still open: not owed yet
+    piece(a, classmate, closed - DAY, helpful=False)
+    piece(b, classmate, closed - DAY, held=True)  # held back by staff: does not count
+    ensure_gradebook(course)
+    db.session.commit()
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:feedback"))
+    return {"item": item, "classmate": classmate, "quiet": quiet, "presenters": presenters}
+
+
+def test_peer_feedback_figures_come_from_the_stored_feedback(course, student, talks):
+    from domain.grades import peer_feedback
+
+    figures = peer_feedback.figures(course, T0)
+    assert vars(figures[student.id]) == {"owed": 2, "on_time": 1, "marked": 1, "helpful": 1}
+    assert vars(figures[talks["classmate"].id]) == {"owed": 2, "on_time": 1, "marked": 1, "helpful": 0}
+    assert vars(figures[talks["quiet"].id]) == {"owed": 2, "on_time": 0, "marked": 0, "helpful": 0}
+    # A presenter owes nothing on their own group's talk.
+    assert figures[talks["presenters"][0].id].owed == 1
+    assert figures[student.id].proposal(False) == 50.0
+    assert figures[student.id].proposal(True) == pytest.approx(0.7 * 50 + 30)
+
+
+def test_peer_feedback_proposals_are_entered_as_audited_grades(course, staff, student, talks, login_as, clock):
+    from domain.grades.setup import settings_for
+
+    item = talks["item"]
+    client = login_as(staff)
+    page = client.get(f"/courses/{course.id}/gradebook/items/{item.id}").get_data(as_text=True)
+    assert "Proposed from the stored feedback" in page and "do not count" in page
+    assert client.post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback").status_code == 302
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == item.id)).all())
+    assert scores[student.id] == 50.0 and scores[talks["classmate"].id] == 50.0 and scores[talks["quiet"].id] == 0.0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "grade.change",
+                                                       AuditEvent.subject_id == student.id))
+    assert event.detail["reason"] == "peer feedback: 1 of 2 on time"
+    # The course counts quality: the helpful mark lifts the student, the unhelpful one lowers the classmate.
+    settings_for(course).feedback_quality = True
+    db.session.commit()
+    page = client.get(f"/courses/{course.id}/gradebook/items/{item.id}").get_data(as_text=True)
+    assert "marks make 30.0% of the item" in page
+    client.post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback")
+    db.session.expire_all()
+    scores = dict(db.session.execute(select(Grade.student_id, Grade.score).where(Grade.item_id == item.id)).all())
+    assert scores[student.id] == pytest.approx(65.0) and scores[talks["classmate"].id] == pytest.approx(35.0)
+    reasons = [e.detail["reason"] for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.kind == "grade.change", AuditEvent.subject_id == student.id)
+        .order_by(AuditEvent.id))]
+    assert reasons[-1] == "peer feedback: 1 of 2 on time; 1 of 1 marked helpful (30% of the item)"
+    # Only the feedback item takes proposals; students may not enter them.
+    other = db.session.scalar(select(GradeItem).where(GradeItem.key == "project:final"))
+    assert client.post(f"/courses/{course.id}/gradebook/items/{other.id}/peer-feedback").status_code == 404
+    assert login_as(student).post(f"/courses/{course.id}/gradebook/items/{item.id}/peer-feedback").status_code == 403
+
+
+def test_the_demo_gradebook_is_partly_posted_with_a_late_penalty_waived_for_a_reason(app):
+    from demo import course as demo
+    from demo.gradebook import WAIVER_REASON
+    from domain.grades.gradebook import read_book as book_of
+    from core.timeutil import now_utc
+    from models import User
+
+    course = demo.load_demo()
+    now = now_utc()
+    book = book_of(course, now)
+    posted = [i for i in book.items if i.posted_at is not None]
+    assert posted and len(posted) < len(book.items)  # partly posted
+    cells = [c for r in book.rows for c in r.cells.values() if c.owed]
+    assert any(c.graded for c in cells) and any(not c.graded for c in cells)  # partly filled
+    late = [(r, c) for r in book.rows for c in r.cells.values() if c.penalty > 0]
+    assert late, "a late review carries its stored penalty"
+    row, cell = late[-1]
+    assert cell.waived and cell.waive_reason == WAIVER_REASON and cell.penalty_line.startswith("late ")
+    assert cell.adjusted == cell.score  # waived: nothing taken off
+    waived = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == "grade.penalty_waived"))
+    assert waived.detail["reason"] == WAIVER_REASON and waived.subject_id == row.student_id
+    discussion_item = next(i for i in book.items if i.key == "discussion")
+    assert any(r.cells[discussion_item.id].graded for r in book.rows)  # proposals accepted from the room
+    # The late student sees the penalty line struck through with the reason, on their posted review grade.
+    from tests.support.factories import login
+
+    client = app.test_client()
+    login(client, db.session.get(User, row.student_id), demo.DEMO_PASSWORD)
+    page = client.get(f"/courses/{course.id}/grades").get_data(as_text=True)
+    assert f"<s>{cell.penalty_line}</s> — waived: {WAIVER_REASON}" in page
+
+
+def test_the_grid_sorts_by_an_item_with_ungraded_rows_last_and_filters_by_name_and_category(make, term, staff, student,
+                                                                                           login_as):
+    course, item, late = term["course"], term["item"], term["late"]
+    grading.record_grade(course, item, student.id, staff.id, T0, rubric_points={"summary": 2})
+    grading.record_grade(course, item, late.id, staff.id, T0, rubric_points={"summary": 4, "critique": 4})
+    db.session.commit()
+    client = login_as(staff)
+
+    def names(query):
+        page = client.get(f"/courses/{course.id}/gradebook?{query}").get_data(as_text=True)
+        body = page[page.index('class="gradebook-grid"'):]
+        return re.findall(r'<th scope="row" class="sticky-col"><a [^>]*>([^<]+)</a>', body), page
+
+    ascending, page = names(f"sort={item.id}")
+    assert ascending[:2] == ["Sam Student", "Lou Late"] and "Pia Presenter" in ascending[2:]
+    assert f"sorted by {item.title}" in page and 'role="region" aria-labelledby="grid-caption" tabindex="0"' in page
+    descending, _ = names(f"sort={item.id}&dir=desc")
+    assert descending[:2] == ["Lou Late", "Sam Student"]  # ungraded rows stay last
+    only, page = names("q=lou")
+    assert only == ["Lou Late"] and "1 of 3 student(s)" in page
+    reviews = db.session.scalar(select(GradeCategory.id).where(GradeCategory.course_id == course.id,
+                                                               GradeCategory.key == "reviews"))
+    _, page = names(f"category={reviews}")
+    assert "Paper reviews only" in page and "Project proposal" not in page.split('class="gradebook-grid"')[1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from datetime import datetime, timedelta, timezone
+
 from domain.grades.arithmetic import (
     adjusted_score,
     category_percent,
@@ -13,10 +15,12 @@ from domain.grades.arithmetic import (
     late_penalty,
     lateness_label,
     median,
+    peer_feedback_percent,
     round_grade,
     rubric_score,
     running_total,
 )
+from domain.grades.penalties import extension_moves, seconds_late
 
 DAY = 86_400
 
@@ -136,3 +140,60 @@ def test_median_and_histogram():
     assert median([4, 1, 2, 3]) == 2.5
     assert median([]) is None
     assert histogram([0, 5, 10, 99.9, 100]) == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+
+
+DEADLINE = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+S = timedelta(seconds=1)
+D = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "submitted, extension, grace, late_seconds, penalty",
+    [
+        (DEADLINE - S, None, 0, 0, 0),  # early
+        (DEADLINE, None, 0, 0, 0),  # 0 s: at the deadline instant is on time
+        (DEADLINE + S, None, 0, 1, 10),  # 1 s late: a part day
+        (DEADLINE + D, None, 0, 86_400, 10),  # exactly one day
+        (DEADLINE + D + S, None, 0, 86_401, 20),  # just over a day
+        (DEADLINE + D + S, DEADLINE + 2 * D, 0, 0, 0),  # the extension makes it on time
+        (DEADLINE + 2 * D, DEADLINE + 2 * D, 0, 0, 0),  # at the extended instant
+        (DEADLINE + 2 * D + S, DEADLINE + 2 * D, 0, 1, 10),  # 1 s after the extension
+        (DEADLINE + 3 * D + S, DEADLINE + 2 * D, 0, 86_401, 20),  # counted from the extension, not the deadline
+        (DEADLINE + 15 * 60 * S, None, 15, 0, 0),  # within the grace period
+        (DEADLINE + (15 * 60 + 1) * S, None, 15, 1, 10),  # the grace period follows the deadline…
+        (DEADLINE + D + 15 * 60 * S, DEADLINE + D, 15, 0, 0),  # …and the extension
+    ],
+)
+def test_lateness_against_the_reference_deadline(submitted, extension, grace, late_seconds, penalty):
+    closes_at = extension_moves(DEADLINE, extension, grace)
+    assert seconds_late(submitted, closes_at) == late_seconds
+    assert late_penalty(seconds_late(submitted, closes_at), 10) == penalty
+
+
+def test_nothing_submitted_is_not_late():
+    assert seconds_late(None, DEADLINE) == 0
+
+
+@pytest.mark.parametrize(
+    "owed, on_time, marked, helpful, quality, expected",
+    [
+        (0, 0, 0, 0, False, None),  # nothing owed yet
+        (4, 4, 0, 0, False, 100.0),
+        (4, 3, 0, 0, False, 75.0),
+        (4, 0, 0, 0, True, 0.0),
+        (4, 3, 3, 2, False, 75.0),  # helpful marks ignored unless the course counts quality
+        (4, 3, 3, 2, True, 0.7 * 75 + 0.3 * 100 * 2 / 3),  # 72.5
+        (4, 4, 2, 2, True, 100.0),
+        (4, 4, 2, 0, True, 70.0),
+        (4, 4, 0, 0, True, 100.0),  # nothing marked yet: on-time feedback counts alone
+        (2, 5, 9, 12, True, 100.0),  # never above full marks
+    ],
+)
+def test_peer_feedback_given_on_time_and_its_quality(owed, on_time, marked, helpful, quality, expected):
+    result = peer_feedback_percent(owed, on_time, marked, helpful, quality)
+    assert result == pytest.approx(expected) if expected is not None else result is None
+
+
+def test_peer_feedback_rounds_once():
+    assert round_grade(peer_feedback_percent(4, 3, 3, 2, True)) == 72.5
+    assert round_grade(peer_feedback_percent(3, 2)) == 66.7

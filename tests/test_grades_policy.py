@@ -96,3 +96,37 @@ def test_who_changes_the_gradebook(course, people, viewer, enter, weights, rubri
 
 def test_g4_a_change_record_holds_old_new_and_reason():
     assert policy.grade_change(70.0, 80.0, "regraded") == {"old": 70.0, "new": 80.0, "reason": "regraded"}
+
+
+REVIEW_GRADE = [
+    # viewer, the review's gradebook item (none, held, posted at POSTED_AT), moment, may see the grade
+    ("instructor", "none", BEFORE, True),
+    ("instructor", "held", AFTER, True),
+    ("ta", "held", BEFORE, True),
+    ("owner", "none", AFTER, False),  # no gradebook item yet: nothing is posted
+    ("owner", "held", AFTER, False),
+    ("owner", "posted", BEFORE, False),  # posting takes effect at its instant
+    ("owner", "posted", AT, True),
+    ("owner", "posted", AFTER, True),
+    ("classmate", "posted", AFTER, False),
+    ("presenter", "posted", AFTER, False),
+    ("outsider", "posted", AFTER, False),
+    ("anonymous", "posted", AFTER, False),
+]
+
+
+@pytest.mark.parametrize("viewer, item_state, now, expected", REVIEW_GRADE)
+def test_g1_on_the_review_page(make, course, people, viewer, item_state, now, expected):
+    from core.extensions import db
+    from domain.grades.setup import ensure_gradebook
+
+    presenter = make.member(course, name="Pia Presenter")
+    people = {**people, "presenter": presenter}
+    presentation = make.presentation(course, review_deadline=T0 - timedelta(days=2), presenters=[presenter])
+    review = make.review(presentation, people["owner"], submitted_at=T0 - timedelta(days=3))
+    if item_state != "none":
+        ensure_gradebook(course)
+        policy.review_grade_item(presentation.id).posted_at = POSTED_AT if item_state == "posted" else None
+        db.session.commit()
+    assert (policy.review_grade_item(presentation.id) is None) is (item_state == "none")
+    assert policy.can_view_review_grade(people[viewer], review, now) is expected

@@ -14,7 +14,9 @@ from flask_login import login_user
 from sqlalchemy import delete, event, func, select, update
 
 from core.timeutil import now_utc
-from domain import reviewing
+from domain import policy, reviewing
+from domain.grades import posting
+from domain.grades.setup import ensure_gradebook
 from core.extensions import db
 from models import AuditEvent, Extension, Review, ReviewRevision
 from tests.support.factories import T0
@@ -763,6 +765,13 @@ def test_grade_and_feedback_reach_the_writer_and_staff_only(s, make, login_as, c
     assert resp.status_code == 302
     db.session.expire_all()
     assert (review.grade, review.feedback) == (8.5, "Sharp weaknesses.")
+    # G1: the writer sees the grade once its gradebook item is posted, not before.
+    mine = text(login_as(s.bob).get(detail_url(s, review.id)))
+    assert "8.5" not in mine and "Sharp weaknesses." not in mine
+    assert "grade" not in login_as(s.bob).get(detail_url(s, review.id, api=True)).json
+    ensure_gradebook(s.course)
+    posting.post_items([policy.review_grade_item(s.presentation.id)], s.instructor.id, T0)
+    db.session.commit()
     mine = text(login_as(s.bob).get(detail_url(s, review.id)))
     assert "8.5 / 10" in mine and "Sharp weaknesses." in mine
     assert login_as(s.bob).get(detail_url(s, review.id, api=True)).json["grade"] == 8.5

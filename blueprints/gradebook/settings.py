@@ -13,6 +13,7 @@ from core.timeutil import now_utc
 from domain import policy
 from domain.errors import Invalid
 from domain.grades import rubrics as rubric_ops
+from domain.grades.arithmetic import FEEDBACK_QUALITY_SHARE
 from domain.grades import weights
 from domain.grades.setup import ensure_gradebook, settings_for
 from models import RUBRIC_KINDS, GradeItem, Rubric
@@ -63,13 +64,14 @@ def settings(course_id):
             db.session.rollback()
             flash(exc.message, "error")
             return render_template("gradebook/settings.html", course=course, categories=ensure_gradebook(course),
-                                   settings=settings_for(course), items=items, form=request.form), 422
+                                   settings=settings_for(course), items=items, form=request.form,
+                                   quality_share=FEEDBACK_QUALITY_SHARE), 422
         db.session.commit()
         flash("Gradebook settings saved.", "success")
         return redirect(url_for("gradebook.settings", course_id=course.id))
     db.session.commit()
     return render_template("gradebook/settings.html", course=course, categories=categories,
-                           settings=gradebook_settings, items=items, form=None)
+                           settings=gradebook_settings, items=items, form=None, quality_share=FEEDBACK_QUALITY_SHARE)
 
 
 @bp.route("/courses/<int:course_id>/gradebook/rubrics")

@@ -10,9 +10,11 @@ from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy
 from domain.errors import Invalid
-from domain.grades import exports, grading, posting
+from domain.grades import exports, grading, peer_feedback, posting
+from domain.grades.arithmetic import FEEDBACK_QUALITY_SHARE
 from domain.grades.gradebook import read_book, statistics_of
-from models import Grade, GradeCategory, GradeItem
+from domain.grades.setup import settings_for
+from models import Grade, GradeCategory, GradeItem, ProjectGroup
 
 SORTS = ("name", "total")
 
@@ -22,19 +24,28 @@ def _staff_course(course_id):
 
 
 def _filtered_rows(book, query: str, sort: str, descending: bool):
+    """The rows matching ``query`` (name or e-mail), sorted by name, total or an item's grade;
+    rows without a grade on the sorted item come last either way, and ties keep name order."""
     rows = book.rows
     if query:
         needle = query.casefold()
         rows = [r for r in rows if needle in r.name.casefold() or needle in r.email.casefold()]
     if sort == "total":
-        rows = sorted(rows, key=lambda r: r.earned, reverse=descending)
-    elif sort.isdigit() and book.item(int(sort)) is not None:
+        return sorted(rows, key=lambda r: r.earned, reverse=descending)
+    if sort.isdigit() and book.item(int(sort)) is not None:
         item_id = int(sort)
-        rows = sorted(rows, key=lambda r: (r.cells[item_id].adjusted is None, r.cells[item_id].adjusted or 0),
-                      reverse=descending)
-    elif descending:
-        rows = list(reversed(rows))
-    return rows
+        graded = [r for r in rows if r.cells[item_id].graded]
+        return sorted(graded, key=lambda r: r.cells[item_id].adjusted, reverse=descending) + \
+            [r for r in rows if not r.cells[item_id].graded]
+    return list(reversed(rows)) if descending else rows
+
+
+def _sort_label(book, sort: str) -> str:
+    """What the grid is sorted by, in words, for its caption."""
+    if sort == "total":
+        return "total"
+    item = book.item(int(sort)) if sort.isdigit() else None
+    return item.title if item is not None else "name"
 
 
 @bp.route("/courses/<int:course_id>/gradebook")
@@ -45,16 +56,17 @@ def grid(course_id):
     now = now_utc()
     book = read_book(course, now)
     query = request.args.get("q", "").strip()[:100]
-    sort = request.args.get("sort", "name")
+    sort = request.args.get("sort", "name")[:20]
     descending = request.args.get("dir") == "desc"
-    category_id = request.args.get("category", type=int)
-    items = [i for i in book.items if category_id is None or i.category_id == category_id]
+    category = next((c for c in book.categories if c.id == request.args.get("category", type=int)), None)
+    category_id = category.id if category is not None else None
+    items = [i for i in book.items if category is None or i.category_id == category.id]
     totals = [r.earned for r in book.rows if r.counted]
     db.session.commit()
     return render_template(
         "gradebook/grid.html", course=course, book=book, items=items, rows=_filtered_rows(book, query, sort, descending),
         query=query, sort=sort, descending=descending, category_id=category_id, total_stats=statistics_of(totals),
-        now=now,
+        now=now, sort_label=_sort_label(book, sort), category=category,
     )
 
 
@@ -107,9 +119,53 @@ def item(course_id, item_id):
     book = read_book(course, now)
     rows = [r for r in book.rows if r.cells[grade_item.id].owed]
     values = [r.cells[grade_item.id].adjusted for r in rows if r.cells[grade_item.id].graded]
+    names = {r.student_id: r.name for r in book.rows}
+    groups = ([(g, [names[uid] for uid in ids if uid in names]) for g, ids in grading.project_groups(course)]
+              if grading.is_group_item(grade_item) else [])
+    feedback = peer_feedback.figures(course, now) if peer_feedback.is_feedback_item(grade_item) else None
     db.session.commit()
     return render_template("gradebook/item.html", course=course, book=book, item=grade_item, rubric=rubric, rows=rows,
-                           stats=statistics_of(values), now=now)
+                           stats=statistics_of(values), now=now, groups=[(g, n) for g, n in groups if n],
+                           feedback=feedback, quality=book.settings.feedback_quality, quality_share=FEEDBACK_QUALITY_SHARE,
+                           proposals={sid: f.proposal(book.settings.feedback_quality) for sid, f in (feedback or {}).items()})
+
+
+@bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>/peer-feedback", methods=["POST"])
+@login_required
+def peer_feedback_grades(course_id, item_id):
+    """Staff: enter every student's peer-feedback proposal as their grade (audited, with its figures)."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_enter_grades(current_user, course.id))
+    grade_item = found_or_404(db.session.get(GradeItem, item_id),
+                              lambda i: i.course_id == course.id and peer_feedback.is_feedback_item(i))
+    count = peer_feedback.enter_proposals(course, grade_item, settings_for(course), current_user.id, now_utc())
+    db.session.commit()
+    flash(f"Peer feedback: {count} student(s) graded from the stored feedback.", "success")
+    return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
+
+
+@bp.route("/courses/<int:course_id>/gradebook/items/<int:item_id>/groups/<int:group_id>", methods=["POST"])
+@login_required
+def group_grade(course_id, item_id, group_id):
+    """Staff: one entry for a whole project group on a milestone item, stored (and audited) per member."""
+    course = _staff_course(course_id)
+    permitted_or_403(policy.can_enter_grades(current_user, course.id))
+    grade_item = found_or_404(db.session.get(GradeItem, item_id),
+                              lambda i: i.course_id == course.id and grading.is_group_item(i))
+    group = found_or_404(db.session.get(ProjectGroup, group_id), lambda g: g.course_id == course.id)
+    rubric = found_or_404(grading.rubric_of(grade_item))
+    points = {c["key"]: request.form.get(f"group-points-{c['key']}", "") for c in rubric.criteria}
+    try:
+        grades = grading.record_group_grade(course, grade_item, group, current_user.id, now_utc(), rubric_points=points,
+                                            comment=request.form.get("comment", ""),
+                                            reason=request.form.get("reason", "")[:300])
+    except Invalid as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{group.name}: {len(grades)} member(s) graded; adjust any of them below.", "success")
+    return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
 
 
 def _number(raw: str):

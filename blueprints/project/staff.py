@@ -12,6 +12,7 @@ from core.extensions import db
 from core.security import no_store
 from core.timeutil import now_utc, parse_local_input, to_local_input
 from domain import policy
+from domain.grades import grading
 from domain.project import documents, groups, milestones, overview as project_overview, proposals
 from models import MILESTONE_KINDS, MilestoneSubmission, ProjectGroup
 
@@ -138,10 +139,13 @@ def staff_extension(course_id, group_id):
     if deadline is None:
         flash("Give the new deadline as a date and time.", "error")
     else:
-        applied_or_flashed(
-            lambda: milestones.grant_extension(milestone, group, current_user, deadline, request.form.get("reason", "")),
-            "Extension granted.", RACE,
-        )
+        def grant():
+            milestones.grant_extension(milestone, group, current_user, deadline, request.form.get("reason", ""))
+            # The group's stored late adjustments follow the moved deadline.
+            grading.reapply_lateness(course, group.member_ids(), current_user.id, now_utc(),
+                                     "extension granted: the deadline moved", milestone_kind=milestone.kind)
+
+        applied_or_flashed(grant, "Extension granted.", RACE)
     return _overview(course.id)
 
 

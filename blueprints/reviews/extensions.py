@@ -26,6 +26,7 @@ from blueprints.reviews.responses import (
 from core.extensions import db
 from core.timeutil import format_local, now_utc, parse_local_input
 from domain import policy, reviewing
+from domain.grades import grading
 from models import Course, Extension, Presentation, User
 
 # --------------------------------------------------------------------------- extensions
@@ -82,6 +83,8 @@ def _grant_extension(course, presentation, form, critic_ids: set[int]) -> bool:
         )
         return False
     reviewing.grant_extension(presentation, student.id, deadline, form.reason.data, current_user.id)
+    grading.reapply_lateness(course, [student.id], current_user.id, now_utc(), "extension granted: the deadline moved",
+                             presentation_id=presentation.id)
     db.session.commit()
     flash(f"{student.display_name} may now submit until {format_local(deadline, course.timezone)}.", "success")
     return True
@@ -97,7 +100,10 @@ def revoke_extension(course_id, presentation_id, extension_id):
     course, presentation = _extension_manager_or_403(course_id, presentation_id)
     extension = found_or_404(db.session.get(Extension, extension_id), lambda e: e.presentation_id == presentation.id)
     name = extension.user.display_name
+    student_id = extension.user_id
     reviewing.revoke_extension(extension, current_user.id)
+    grading.reapply_lateness(course, [student_id], current_user.id, now_utc(), "extension revoked",
+                             presentation_id=presentation.id)
     db.session.commit()
     flash(f"The extension of {name} was revoked.", "success")
     return redirect(url_for(".extensions", course_id=course.id, presentation_id=presentation.id))

@@ -100,7 +100,9 @@ def detail(course_id, review_id):
     note_view_of_other(review)
     now = now_utc()
     grade_form = GradeForm(obj=review) if policy.can_grade_review(current_user, review) else None
-    return detail_page(course, review, grade_form, now)
+    response = detail_page(course, review, grade_form, now)
+    db.session.commit()  # the gradebook the grade is read from may have been set up just now
+    return response
 
 
 @bp.route("/courses/<int:course_id>/reviews/<int:review_id>/revisions")
@@ -125,13 +127,14 @@ def revisions(course_id, review_id):
 def api_presentation_reviews(course_id, presentation_id):
     """JSON: the other reviews of a presentation under the same rules as the page."""
     course, presentation, reviews, blocked = _others_for_viewer(course_id, presentation_id, "api")
+    now = now_utc()
     if blocked:
         return json_answer({"presentation_id": presentation.id, "readable": False, "message": blocked})
     return json_answer(
         {
             "presentation_id": presentation.id,
             "readable": True,
-            "reviews": [review_json(r) for r in reviews],
+            "reviews": [review_json(r, now) for r in reviews],
             "mean_score": mean_score(reviews),
         }
     )
@@ -144,4 +147,4 @@ def api_detail(course_id, review_id):
     course = course_or_404(course_id)
     review = review_in_course_or_404(course, review_id)
     note_view_of_other(review)
-    return json_answer(review_json(review))
+    return json_answer(review_json(review, now_utc()))

@@ -19,6 +19,7 @@ from core.extensions import db
 from core.security import no_store
 from core.timeutil import iso, now_utc
 from domain import policy, reviewing
+from domain.grades.gradebook import student_cell
 from domain.review_form import review_form_fields
 from models import Course, Review
 
@@ -48,8 +49,9 @@ def mean_score(reviews: list[Review]) -> Optional[float]:
     return round(mean(scores), 2) if scores else None
 
 
-def review_json(review: Review) -> dict:
-    """A review as this viewer may see it (the caller has checked it is visible)."""
+def review_json(review: Review, now) -> dict:
+    """A review as this viewer may see it at ``now`` (the caller has checked it is visible); its
+    grade and feedback only where the review page would show them (V7, G1)."""
     data = {
         "id": review.id,
         "presentation_id": review.presentation_id,
@@ -61,7 +63,7 @@ def review_json(review: Review) -> dict:
     }
     if policy.is_staff(current_user, review.presentation.course_id) or review.author_id == current_user.id:
         data.update(submitted_at=iso(review.submitted_at), is_late=review.is_late, is_final=review.is_final)
-    if policy.can_view_feedback(current_user, review):
+    if policy.can_view_feedback(current_user, review) and policy.can_view_review_grade(current_user, review, now):
         data.update(grade=review.grade, feedback=review.feedback)
     return data
 
@@ -71,6 +73,19 @@ def note_view_of_other(review: Review) -> None:
         reviewing.record_view_of_others(current_user, review.presentation, review_id=review.id)
         db.session.commit()
 
+
+
+def review_grade(course, review, now) -> dict:
+    """What the review page shows of the review's grade (G1): for staff and, once the review's
+    gradebook item is posted, for its writer, the grade as the gradebook counts it; else nothing."""
+    shown = policy.can_view_feedback(current_user, review) and policy.can_view_review_grade(current_user, review, now)
+    item = policy.review_grade_item(review.presentation_id) if shown else None
+    book, cell = (None, None)
+    if item is not None:
+        book, cell = student_cell(course, item, review.author_id, now,
+                                  posted_only=not policy.can_view_gradebook(current_user, course.id))
+    return {"show_feedback": shown, "grade_item": item, "grade_book": book, "grade_cell": cell,
+            "grade_posted": item is not None and policy.is_posted(item, now)}
 
 
 def detail_page(course, review, grade_form, now, status=200) -> Response:
@@ -89,5 +104,5 @@ def detail_page(course, review, grade_form, now, status=200) -> Response:
         review_status=reviewing.review_status(review),
         show_revisions=policy.can_view_revisions(current_user, review),
         can_read_others=policy.can_read_others(current_user, review.presentation, now),
-        show_feedback=policy.can_view_feedback(current_user, review),
+        **review_grade(course, review, now),
     )

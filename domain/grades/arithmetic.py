@@ -121,6 +121,25 @@ def running_total(categories: Iterable[tuple[float, Optional[float]]]) -> tuple[
     return earned, counted
 
 
+# The quality part's share of the peer-feedback item, when the course counts the helpful marks.
+FEEDBACK_QUALITY_SHARE = 30.0
+
+
+def peer_feedback_percent(owed: int, on_time: int, marked: int = 0, helpful: int = 0, quality: bool = False,
+                          share: float = FEEDBACK_QUALITY_SHARE) -> Optional[float]:
+    """The peer-feedback item: the percent of the owed talks given feedback on time; where the
+    course counts quality, ``share`` percent of the item is instead the percent of the student's
+    marked pieces the presenting groups found helpful (left out while none is marked). None while
+    nothing is owed."""
+    if owed <= 0:
+        return None
+    given = 100.0 * min(max(on_time, 0), owed) / owed
+    if not quality or marked <= 0:
+        return given
+    found_helpful = 100.0 * min(max(helpful, 0), marked) / marked
+    return (1 - share / 100.0) * given + share / 100.0 * found_helpful
+
+
 def median(values: Sequence[float]) -> Optional[float]:
     """The middle value (mean of the two middle ones for an even count)."""
     if not values:

@@ -10,7 +10,7 @@ replaces it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from domain.grades.arithmetic import (
     median,
     running_total,
 )
-from domain.grades.penalties import milestone_lateness, penalty_for, seconds_late
+from domain.grades.penalties import extension_moves, milestone_lateness, penalty_for, seconds_late
 from domain.grades.setup import ensure_gradebook, settings_for
 from models import (
     MEMBER_PRESENTING,
@@ -154,6 +154,15 @@ def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None
     return Book(course, settings, categories, items, rows, rubrics)
 
 
+def student_cell(course: Course, item: GradeItem, student_id: int, now: datetime,
+                 *, posted_only: bool) -> tuple[Book, Optional[Cell]]:
+    """One student's book and their cell of ``item`` (None when the item is held and
+    ``posted_only``, or the student is not in the course), as the review page shows it."""
+    book = read_book(course, now, student_id=student_id, posted_only=posted_only)
+    row = book.row(student_id)
+    return book, (row.cells.get(item.id) if row is not None else None)
+
+
 @dataclass
 class _Facts:
     reviews: dict
@@ -203,7 +212,8 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
     ):
         deadlines[kind] = deadline
         if group_id is not None:
-            versions.setdefault((kind, group_id), []).append((at, extended or deadline))
+            versions.setdefault((kind, group_id), []).append((at, extension_moves(deadline, extended,
+                                                                                  course.grace_minutes)))
     return _Facts(
         reviews=reviews,
         extensions=extensions,
@@ -216,8 +226,8 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
 
 
 def _review_closes_at(course: Course, item: GradeItem, student_id: int, facts: _Facts) -> datetime:
-    deadline = facts.extensions.get((item.presentation_id, student_id), item.presentation.review_deadline)
-    return deadline + timedelta(minutes=course.grace_minutes or 0)
+    return extension_moves(item.presentation.review_deadline, facts.extensions.get((item.presentation_id, student_id)),
+                           course.grace_minutes)
 
 
 def _cell(course, settings, item: GradeItem, student_id: int, grade: Optional[Grade], facts: _Facts, now) -> Cell:

@@ -15,7 +15,7 @@ from domain.errors import Invalid
 from domain.grades.arithmetic import adjusted_score, rubric_score
 from domain.grades.penalties import lateness_for, penalty_for
 from domain.grades.setup import settings_for
-from models import Course, Grade, GradebookSettings, GradeItem, Rubric
+from models import RUBRIC_MILESTONE, Course, Grade, GradebookSettings, GradeItem, ProjectGroup, ProjectMember, Rubric
 
 MAX_COMMENT = 5000
 
@@ -95,6 +95,53 @@ def record_grade(
     return grade
 
 
+def is_group_item(item: GradeItem) -> bool:
+    """Project work graded on the milestone rubric (proposal, checkpoint, final report, final
+    talk) may be graded a whole group at once."""
+    return item.rubric_kind == RUBRIC_MILESTONE
+
+
+def project_groups(course: Course) -> list[tuple[ProjectGroup, list[int]]]:
+    """The course's project groups with their members' ids, by group name, in two queries."""
+    groups = db.session.scalars(select(ProjectGroup).where(ProjectGroup.course_id == course.id)
+                                .order_by(ProjectGroup.name, ProjectGroup.id)).all()
+    members: dict[int, list[int]] = {}
+    for group_id, user_id in db.session.execute(
+        select(ProjectMember.group_id, ProjectMember.user_id)
+        .where(ProjectMember.course_id == course.id).order_by(ProjectMember.seat)
+    ):
+        members.setdefault(group_id, []).append(user_id)
+    return [(g, members.get(g.id, [])) for g in groups]
+
+
+def record_group_grade(
+    course: Course,
+    item: GradeItem,
+    group: ProjectGroup,
+    actor_id: int,
+    now: datetime,
+    *,
+    rubric_points: dict,
+    comment: str = "",
+    reason: str = "",
+) -> list[Grade]:
+    """One entry for a whole project group: the same rubric points and comment stored for
+    every member, each with their own late adjustment and their own audit record (G4); each
+    member's grade can then be adjusted on its own."""
+    if not is_group_item(item) or group.course_id != course.id or item.course_id != course.id:
+        raise Invalid("Only project work is graded a group at once.")
+    member_ids = db.session.scalars(select(ProjectMember.user_id).where(ProjectMember.group_id == group.id)
+                                    .order_by(ProjectMember.seat)).all()
+    if not member_ids:
+        raise Invalid("The group has no members to grade.")
+    if not any(v not in (None, "") for v in rubric_points.values()):
+        raise Invalid("Enter the group's rubric points to grade its members.")
+    why = f"group grade ({group.name})" + (f": {reason.strip()}" if reason.strip() else "")
+    grades = [record_grade(course, item, uid, actor_id, now, rubric_points=rubric_points, comment=comment, reason=why)
+              for uid in member_ids]
+    return [g for g in grades if g is not None]
+
+
 def waive_penalty(course: Course, grade: Grade, reason: str, actor_id: int, now: datetime, waived: bool = True) -> None:
     """Waive (or restore) a grade's late penalty; a reason is required; audited with old → new."""
     reason = (reason or "").strip()
@@ -111,3 +158,33 @@ def waive_penalty(course: Course, grade: Grade, reason: str, actor_id: int, now:
                  subject_id=grade.student_id, item=grade.item.key, penalty=grade.penalty_percent,
                  **policy.grade_change(old, effective_score(grade, settings), reason))
     db.session.flush()
+
+
+def reapply_lateness(course: Course, student_ids, actor_id: int, now: datetime, reason: str, *,
+                     presentation_id: Optional[int] = None, milestone_kind: Optional[str] = None) -> int:
+    """Re-measure the stored late adjustment of the students' grades on the review of
+    ``presentation_id`` or the items of ``milestone_kind`` once their reference deadline moved
+    (an extension granted, changed or revoked); returns how many grades changed, each audited (G4)."""
+    if (presentation_id is None) == (milestone_kind is None):
+        raise ValueError("name a presentation or a milestone kind")
+    where = (GradeItem.presentation_id == presentation_id if presentation_id is not None
+             else GradeItem.milestone_kind == milestone_kind)
+    grades = db.session.scalars(
+        select(Grade).join(GradeItem, GradeItem.id == Grade.item_id)
+        .where(GradeItem.course_id == course.id, where, Grade.student_id.in_(list(student_ids)))
+    ).all()
+    settings = settings_for(course)
+    changed = 0
+    for grade in grades:
+        late = lateness_for(grade.item, grade.student_id)
+        if late == grade.late_seconds:
+            continue
+        old = effective_score(grade, settings)
+        grade.late_seconds = late
+        grade.penalty_percent = penalty_for(course, settings, late)
+        grade.updated_at = now
+        changed += 1
+        audit.record("grade.change", course.id, actor_id, subject_id=grade.student_id, item=grade.item.key,
+                     late_seconds=late, **policy.grade_change(old, effective_score(grade, settings), reason))
+    db.session.flush()
+    return changed

@@ -1,5 +1,11 @@
-"""Late adjustments: how late a piece of work was against its reference deadline (moved by
-extensions), the course's penalty for it, and the instructor's waiver."""
+"""Late adjustments: how late a piece of work was against its reference deadline, the course's
+penalty for it, and the instructor's waiver.
+
+The reference deadline is the last on-time instant (``extension_moves``): a student's review
+extension or a group's milestone extension replaces the deadline, and the course's grace period
+follows it, as the submission windows of ``domain.policy`` decide. A grade stores the lateness
+measured when it was entered; moving the deadline afterwards re-measures it
+(``grading.reapply_lateness``)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -54,7 +60,10 @@ def lateness_for(item: GradeItem, student_id: int) -> int:
         )
         if review is None or review.status != REVIEW_SUBMITTED:
             return 0
-        return seconds_late(review.submitted_at, policy.submission_closes_at(student_id, item.presentation))
+        extension = policy.extension_for(student_id, item.presentation)
+        closes_at = extension_moves(item.presentation.review_deadline, extension.deadline if extension else None,
+                                    item.presentation.course.grace_minutes)
+        return seconds_late(review.submitted_at, closes_at)
     if item.milestone_kind is not None:
         group_id = db.session.scalar(
             select(ProjectMember.group_id).where(ProjectMember.course_id == item.course_id,
@@ -70,7 +79,8 @@ def lateness_for(item: GradeItem, student_id: int) -> int:
             .where(Milestone.course_id == item.course_id, Milestone.kind == item.milestone_kind,
                    MilestoneSubmission.group_id == group_id)
         ).all()
-        return milestone_lateness([(at, extended or deadline) for at, deadline, extended in rows])
+        grace = db.session.get(Course, item.course_id).grace_minutes
+        return milestone_lateness([(at, extension_moves(deadline, extended, grace)) for at, deadline, extended in rows])
     return 0
 
 

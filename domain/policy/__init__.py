@@ -116,10 +116,12 @@ from domain.policy.grades import (  # noqa: F401
     can_set_weights,
     can_view_grade,
     can_view_gradebook,
+    can_view_review_grade,
     can_view_statistics,
     can_waive_penalty,
     grade_change,
     is_posted,
+    review_grade_item,
 )
 from domain.policy.project import (  # noqa: F401
     are_groups_locked,

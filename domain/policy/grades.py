@@ -1,6 +1,8 @@
 """Grades: rules G1–G4 (SPEC §6) and who may change the gradebook.
 
-- G1 a student sees only their own grades, and only once their item is posted;
+- G1 a student sees only their own grades, and only once their item is posted — on the review
+  page too: a review's grade and feedback reach its writer once the review's gradebook item is
+  posted (``can_view_review_grade``);
 - G2 staff see all grades at any time;
 - G3 class statistics of an item reach students only where the course allows, after posting,
   and never for fewer than five grades;
@@ -12,7 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from domain.policy.membership import _user_id, is_instructor, is_staff, is_student
+from sqlalchemy import bindparam, select
+
+from domain.policy.membership import _read, _user_id, is_instructor, is_staff, is_student
+from models import GradeItem
 
 MIN_GRADES_FOR_STATISTICS = 5
 
@@ -27,6 +32,25 @@ def can_view_grade(user, item, student_id: int, now: datetime) -> bool:
     if is_staff(user, item.course_id):
         return True
     return _user_id(user) == student_id and is_student(user, item.course_id) and is_posted(item, now)
+
+
+_REVIEW_ITEM = select(GradeItem).where(GradeItem.presentation_id == bindparam("presentation_id"))
+
+
+def review_grade_item(presentation_id: int) -> Optional[GradeItem]:
+    """The gradebook item a presentation's reviews are graded in (None before the gradebook has one)."""
+    return _read(_REVIEW_ITEM, presentation_id=presentation_id)
+
+
+def can_view_review_grade(user, review, now: datetime) -> bool:
+    """G1 and G2 on the review page: a review's grade, rubric lines and feedback reach staff at any
+    time and its writer only once the review's gradebook item is posted (nothing before it exists)."""
+    if is_staff(user, review.presentation.course_id):
+        return True
+    if _user_id(user) != review.author_id:
+        return False
+    item = review_grade_item(review.presentation_id)
+    return item is not None and can_view_grade(user, item, review.author_id, now)
 
 
 def can_view_statistics(user, item, grade_count: int, stats_allowed: bool, now: datetime) -> bool:
