@@ -235,3 +235,38 @@ def test_presence_counts_every_process_and_forgets_a_killed_one(cluster, people)
     wait_until(lambda: _presence(c1)[0] == {"moderator": 1, "author": 0, "critic": 1},
                "the killed process's critic gone at a critic", CONVERGE_S)
     assert requests.get(a.base + "/login", timeout=5).status_code == 200
+
+
+# --------------------------------------------------------------------------- the browser's store
+
+STORE_CHECK = r"""
+import {Store} from "./store.mjs";
+const s = new Store({dataset: {roomId: "1", userId: "2", role: "critic"}});
+s.changed = () => {}; s.tell = () => {}; s.announce = () => {}; s.message = () => {};
+const q = (state, votes) => ({id: 1, text: "Why?", state, votes});
+const out = [];
+s.onSnapshot({seq: 5, room_id: 1, questions: [q("queued", 0)], queue: [1]});
+s.onQuestion({seq: 7, room_id: 1, question: q("live", 2), queue: []});
+// a catch-up snapshot built at seq 6 arrives after the event of seq 7: the event still counts
+s.onSnapshot({seq: 6, room_id: 1, questions: [q("queued", 1)], queue: [1]});
+out.push([s.state.questions[1].state, s.state.questions[1].votes, s.lastSeq, s.state.queue]);
+// a newer snapshot wins over the events it contains
+s.onSnapshot({seq: 9, room_id: 1, questions: [q("answered", 2)], queue: []});
+out.push([s.state.questions[1].state, s.state.questions[1].votes, s.lastSeq, s.state.queue]);
+console.log(JSON.stringify(out));
+"""
+
+
+def test_a_snapshot_older_than_an_applied_event_keeps_the_event(tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    from tests.support.live_server import ROOT
+
+    node = program("node")
+    shutil.copy(ROOT / "static/js/panel/store.js", tmp_path / "store.mjs")
+    (tmp_path / "check.mjs").write_text(STORE_CHECK)
+    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["live", 2, 7, []], ["answered", 2, 9, []]]

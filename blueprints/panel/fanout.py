@@ -413,7 +413,15 @@ def _send_snapshots(room_id: int, sockets: list[tuple[str, int, str]]) -> None:
     shown = {}
     for sid, user_id, audience in sockets:
         user = users.get(user_id)
-        if user is None or audience_of(sid, room_id) != audience:
+        if audience_of(sid, room_id) != audience:
+            continue
+        role = policy.room_role(user, room.presentation) if user is not None else None
+        if role != audience:
+            # Removed from the course or given another role while the news was lost.
+            if user is None:
+                leave(sid, room_id)
+            else:
+                follow_role(sid, room, user, role, now)
             continue
         if audience not in shown:
             shown[audience] = presence(room_id, names=audience == payloads.MODERATOR)
