@@ -214,7 +214,7 @@ def transcript(course_id, presentation_id):
     if not policy.can_view_transcript(current_user, presentation):
         abort(404)
     entries = reports.transcript(room, current_user)
-    verdict = state.verdict_counts(room) if policy.audience_sees_verdict(role, room) else None
+    verdict = reports.verdict(presentation, current_user)
     return _page("panel/transcript.html", course, presentation, room, role, entries=entries, verdict=verdict)
 
 
