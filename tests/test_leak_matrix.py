@@ -337,3 +337,18 @@ def test_hidden_review_leaks_through_no_socket_event(app, make, clock, login_as,
     for client in (*clients, own):
         if client.is_connected("/panel"):
             client.disconnect("/panel")
+
+
+def test_the_authors_room_carries_released_reviews_so_the_matrix_looks_there(app, make, clock, login_as):
+    """The panel room shows its authors the released reviews' weaknesses and questions: the
+    matrix asks that page of every refused viewer, and after the release it does carry the
+    secret to an author, so a leak there would be seen."""
+    w = build_world(make)
+    presenter = w["viewers"]["presenter"]
+    with app.test_request_context():
+        room = url_for("panel.participant", course_id=w["course"].id, presentation_id=w["presentation"].id)
+    assert room in _get_paths(app, w, presenter)
+    clock.to(MOMENTS["before_deadline"])
+    assert SECRET not in login_as(presenter).get(room).get_data(as_text=True)
+    clock.to(MOMENTS["after_release"])
+    assert SECRET in login_as(presenter).get(room).get_data(as_text=True)

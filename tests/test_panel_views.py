@@ -362,3 +362,149 @@ def test_presentation_link_for_staff_and_students(app, people, course, presentat
     assert "moderate" not in student and "projector" not in student
     assert url(presentation, "transcript") in student
     assert render_link(app, people["stranger"], course, presentation).strip() == ""
+
+
+# --------------------------------------------------------------------------- projector: joining
+
+
+def qr_path(svg: str) -> str:
+    """The module drawing of an inline QR code (its one path's data)."""
+    return re.search(r'<path[^>]* d="([^"]+)"', svg).group(1)
+
+
+def test_projector_shows_the_short_join_link_and_its_qr_code_while_the_room_opens(app, login_as, people, presentation):
+    import segno
+
+    client = login_as(people["instructor"])
+    html = client.get(url(presentation, "projector")).get_data(as_text=True)
+    link = f"http://localhost/p/{presentation.id}"
+    join = re.search(r'<section class="projector-join"[^>]*>(.*?)</section>', html, flags=re.S)
+    assert join and " hidden" not in re.search(r'<section class="projector-join"[^>]*>', html).group(0)
+    assert f'<a href="{link}">localhost/p/{presentation.id}</a>' in join.group(1)
+    svg = re.search(r"<svg\b.*?</svg>", join.group(1), flags=re.S).group(0)
+    assert 'class="projector-qr-code"' in svg and "<title>QR code of the room's join link</title>" in svg
+    # The drawing is the QR code of that very link (not of the long room URL, nor another room's).
+    assert qr_path(svg) == qr_path(segno.make(link, error="m").svg_inline(border=2))
+    assert qr_path(svg) != qr_path(segno.make(link + "0", error="m").svg_inline(border=2))
+    # No breadcrumb and no connection line on the projector.
+    assert "panel-kicker" not in html and "<dt>Connection</dt>" not in html
+
+
+@pytest.mark.parametrize("phase, shown", [("scheduled", True), ("presenting", True), ("panel", False), ("closed", False)])
+def test_projector_join_block_only_while_the_room_opens(login_as, people, presentation, phase, shown):
+    room = make_room(login_as, people, presentation)
+    room.phase = phase
+    db.session.commit()
+    html = login_as(people["critic"]).get(url(presentation, "projector")).get_data(as_text=True)
+    tag = re.search(r'<section class="projector-join"[^>]*>', html).group(0)
+    assert (" hidden" not in tag) == shown
+    assert 'data-join-phases="scheduled presenting"' in html
+
+
+def test_short_join_link_leads_members_into_the_room_and_strangers_nowhere(login_as, people, presentation):
+    critic = login_as(people["critic"]).get(f"/p/{presentation.id}")
+    assert critic.status_code == 302 and critic.headers["Location"].endswith(url(presentation))
+    staff = login_as(people["ta"]).get(f"/p/{presentation.id}", follow_redirects=True)
+    assert staff.request.path == url(presentation, "moderate")
+    assert login_as(people["stranger"]).get(f"/p/{presentation.id}").status_code == 404
+    assert login_as(people["critic"]).get(f"/p/{presentation.id + 999}").status_code == 404
+
+
+# --------------------------------------------------------------------------- the authors' room
+
+
+WEAK = "The baseline omits the recomputation strategy."
+ASKED = "Why not compare with Orca?"
+DRAFT_WEAK = "Draft-only weakness nobody may read."
+
+
+@pytest.fixture
+def reviewed(make, course, people, presentation):
+    """Two submitted reviews with weaknesses and questions, and a draft."""
+    first = make.review(presentation, people["critic"], submitted_at=T0)
+    first.answers = {**first.answers, "weaknesses": WEAK, "questions": ASKED}
+    second = make.review(presentation, people["anon"], submitted_at=T0)
+    second.answers = {**second.answers, "weaknesses": "", "questions": ""}
+    draft = make.review(presentation, make.member(course, name="Dan Draft"))
+    draft.answers = {**draft.answers, "weaknesses": DRAFT_WEAK}
+    db.session.commit()
+    return first
+
+
+def rebuttal_column(html: str) -> str:
+    found = re.search(r'<section aria-labelledby="rebuttal-h".*?</section>', html, flags=re.S)
+    return found.group(0) if found else ""
+
+
+def test_authors_room_shows_the_released_reviews_weaknesses_and_questions(login_as, clock, people, presentation, reviewed):
+    author = login_as(people["author"])
+    clock.to(presentation.review_deadline - timedelta(minutes=1))
+    before = author.get(url(presentation))
+    column = rebuttal_column(before.get_data(as_text=True))
+    assert "The reviews are released at" in column
+    assert WEAK not in before.get_data(as_text=True) and ASKED not in before.get_data(as_text=True)
+
+    clock.to(presentation.review_deadline + timedelta(minutes=1))
+    after = author.get(url(presentation))
+    html = after.get_data(as_text=True)
+    assert after.headers["Cache-Control"] == "no-store"
+    column = rebuttal_column(html)
+    assert "Reviewer A" in column and "Carl Critic" not in html
+    assert f"<dt>Weaknesses</dt><dd>{WEAK}</dd>" in column
+    assert f"<dt>Questions for the authors</dt><dd>{ASKED}</dd>" in column
+    assert "Reviewer B" not in column  # it names no weakness nor question
+    assert DRAFT_WEAK not in html and "Few baselines." not in column.replace(WEAK, "")
+    assert 'href="#rebuttal"' in html and 'id="rebuttal" tabindex="-1"' in html
+
+
+def test_critics_room_has_no_reviews_column(login_as, clock, people, presentation, reviewed):
+    clock.to(presentation.review_deadline + timedelta(minutes=1))
+    html = login_as(people["anon"]).get(url(presentation)).get_data(as_text=True)
+    assert rebuttal_column(html) == "" and WEAK not in html
+    assert 'href="#ask"' in html and 'id="ask" tabindex="-1"' in html
+
+
+def test_from_review_buttons_are_described_by_their_question(login_as, make, people, presentation):
+    review = make.review(presentation, people["critic"], submitted_at=T0)
+    review.answers = {**review.answers, "questions": "How big is the KV cache?"}
+    db.session.commit()
+    html = login_as(people["critic"]).get(url(presentation)).get_data(as_text=True)
+    assert '<span id="from-review-1">How big is the KV cache?</span>' in html
+    assert 'data-push="How big is the KV cache?" aria-describedby="from-review-1">Ask this</button>' in html
+
+
+# --------------------------------------------------------------------------- a closed room's leftovers
+
+
+@pytest.mark.parametrize("who, page", [("critic", ""), ("author", ""), ("instructor", "moderate"), ("critic", "projector")])
+def test_a_closed_rooms_queue_is_labelled_not_answered(login_as, people, presentation, who, page):
+    room = make_room(login_as, people, presentation)
+    client = login_as(people[who])
+    heading = re.compile(r'<h2 id="queue-h" data-queue-heading data-open="([^"]+)">([^<]+)</h2>')
+    open_heading = heading.search(client.get(url(presentation, page)).get_data(as_text=True))
+    assert open_heading.group(2) == open_heading.group(1) and "queue" in open_heading.group(2).lower()
+    room.phase = "closed"
+    db.session.commit()
+    html = client.get(url(presentation, page)).get_data(as_text=True)
+    assert heading.search(html).group(2) == "Not answered"
+    assert """"queue": {"closed": "Not answered", "open": "Queue"}""" in html  # for the script, on a live close
+
+
+def test_the_class_verdict_appears_beside_the_reviews_scores_once_closed(login_as, clock, make, people, presentation, reviewed):
+    clock.to(presentation.review_deadline + timedelta(minutes=1))
+    room = make_room(login_as, people, presentation)
+    db.session.add(VerdictVote(room_id=room.id, user_id=people["anon"].id, verdict="revise"))
+    db.session.commit()
+    path = f"/courses/{presentation.course_id}/presentations/{presentation.id}/reviews"
+    author = login_as(people["author"])
+    summary = re.compile(r'<p class="review-summary">(.*?)</p>', flags=re.S)
+    assert "verdict" not in summary.search(author.get(path).get_data(as_text=True)).group(1)
+    staff = summary.search(login_as(people["instructor"]).get(path).get_data(as_text=True)).group(1)
+    assert "Accept 0, Revise 1, Reject 0" in staff  # staff see the poll while it runs
+    room.phase = "closed"
+    db.session.commit()
+    shown = summary.search(author.get(path).get_data(as_text=True)).group(1)
+    assert "mean overall score 3.0 / 5" in shown or "mean overall score 3 / 5" in shown
+    assert "the class’s verdict after the panel: Accept 0, Revise 1, Reject 0" in shown
+    api = author.get(f"/api/courses/{presentation.course_id}/presentations/{presentation.id}/reviews").get_json()
+    assert api["verdict"] == {"accept": 0, "revise": 1, "reject": 0}

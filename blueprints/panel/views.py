@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 
+import segno
 from defusedcsv import csv
 from flask import Response, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from blueprints.common import course_or_404, presentation_or_404
 from blueprints.panel import bp
@@ -19,10 +21,15 @@ from core.security import no_store
 from core.timeutil import now_utc
 from domain import policy
 from domain.panel import commands, payloads, reports, schema, state
+from domain.review_form import review_form_fields
 from models import OUTCOMES, PHASES, VERDICTS, Course, PanelRoom, Presentation
 
 ROOM_URL = "/courses/<int:course_id>/presentations/<int:presentation_id>/panel"
 PROJECTOR_QUEUE_SIZE = 5
+# The phases in which the projector shows how to join: the room is open, the panel not begun.
+JOIN_PHASES = ("scheduled", "presenting")
+# The fields of the released reviews the authors prepare their rebuttal from, in this order.
+REBUTTAL_FIELDS = ("weaknesses", "questions")
 # Words the pages and their scripts show for the room's codes (one source for both).
 LABELS = {
     "phase": {
@@ -42,6 +49,9 @@ LABELS = {
     "outcome": {"rebutted": "Rebutted", "conceded": "Conceded", "deferred": "Deferred"},
     "verdict": {"accept": "Accept", "revise": "Revise", "reject": "Reject"},
     "role": {"moderator": "moderator", "author": "author", "critic": "critic"},
+    # The queue's heading and empty note while the room is open, and once it is closed.
+    "queue": {"open": "Queue", "closed": "Not answered"},
+    "queue_empty": {"open": "The queue is empty.", "closed": "Every approved question was answered."},
     "roles": {"moderator": "moderators", "author": "authors", "critic": "critics"},
     # JSON objects lose their key order on the way: the order of each group, spelled out.
     "order": {"phase": PHASES, "outcome": OUTCOMES, "verdict": VERDICTS, "role": policy.ROOM_ROLES},
@@ -72,6 +82,7 @@ def _room_or_404(course_id: int, presentation_id: int) -> tuple[Course, Presenta
 
 def _page(template: str, course, presentation, room, role, **context):
     """Render a room page with what every room page needs."""
+    queue_state = "closed" if room.phase == "closed" else "open"
     return render_template(
         template,
         course=course,
@@ -82,8 +93,33 @@ def _page(template: str, course, presentation, room, role, **context):
         verdict_phases=" ".join(policy.VERDICT_PHASES),
         labels=LABELS,
         limits=schema.LIMITS,
+        closed=queue_state == "closed",
+        queue_heading=LABELS["queue"][queue_state],
+        queue_empty=LABELS["queue_empty"][queue_state],
         **context,
     )
+
+
+def rebuttal_notes(course, presentation, now) -> list[dict]:
+    """The weaknesses and questions of the reviews the policy lets the viewer read at ``now``,
+    each under the reviewer's label as this viewer sees it."""
+    reviews = policy.visible_reviews(current_user, presentation, now)
+    labels = policy.reviewer_labels(current_user, reviews)
+    fields = [f for key in REBUTTAL_FIELDS for f in review_form_fields(course) if f["key"] == key]
+    notes = []
+    for review in reviews:
+        parts = [(f["label"], (review.answers or {}).get(f["key"], "").strip()) for f in fields]
+        parts = [(label, text) for label, text in parts if text]
+        if parts:
+            notes.append({"id": review.id, "reviewer": labels[review.id], "parts": parts})
+    return notes
+
+
+def join_qr(link: str) -> Markup:
+    """The join link as an inline SVG QR code (drawn here, no outside service)."""
+    code = segno.make(link, error="m")
+    return Markup(code.svg_inline(omitsize=True, border=2, svgclass="projector-qr-code", lineclass=None,
+                                  title="QR code of the room's join link"))
 
 
 @bp.route(ROOM_URL)
@@ -93,8 +129,18 @@ def participant(course_id, presentation_id):
     course, presentation, room, role = _room_or_404(course_id, presentation_id)
     if role == policy.ROOM_MODERATOR:
         return redirect(url_for(".moderate", course_id=course.id, presentation_id=presentation.id))
+    now = now_utc()
     from_review = state.review_questions(room, current_user) if role == policy.ROOM_CRITIC else []
-    return _page("panel/participant.html", course, presentation, room, role, from_review=from_review)
+    rebuttal = None
+    if role == policy.ROOM_AUTHOR:
+        rebuttal = {
+            "readable": policy.can_read_others(current_user, presentation, now),
+            "release_at": policy.release_at(presentation),
+            "notes": rebuttal_notes(course, presentation, now),
+        }
+    page = _page("panel/participant.html", course, presentation, room, role, from_review=from_review,
+                 rebuttal=rebuttal)
+    return no_store(Response(page))
 
 
 @bp.route(ROOM_URL + "/moderate")
@@ -110,9 +156,24 @@ def moderate(course_id, presentation_id):
 @bp.route(ROOM_URL + "/projector")
 @login_required
 def projector(course_id, presentation_id):
-    """The projector view: large type, the live question and the top of the queue."""
+    """The projector view: type sized to the screen, the live question, the top of the queue and,
+    while the room opens, its short join link with a QR code."""
     course, presentation, room, role = _room_or_404(course_id, presentation_id)
-    return _page("panel/projector.html", course, presentation, room, role)
+    link = url_for(".join", presentation_id=presentation.id, _external=True)
+    return _page("panel/projector.html", course, presentation, room, role, join_link=link,
+                 join_text=link.split("://", 1)[-1], join_qr=join_qr(link), join_phases=" ".join(JOIN_PHASES),
+                 joining=room.phase in JOIN_PHASES)
+
+
+@bp.route("/p/<int:presentation_id>")
+@login_required
+def join(presentation_id):
+    """The short join link a projector shows: to the presentation's room, for anyone enrolled."""
+    presentation = db.session.get(Presentation, presentation_id)
+    if presentation is None:
+        abort(404)
+    course = course_or_404(presentation.course_id)
+    return redirect(url_for(".participant", course_id=course.id, presentation_id=presentation.id))
 
 
 @bp.route(ROOM_URL + "/projector.json")
@@ -153,7 +214,7 @@ def transcript(course_id, presentation_id):
     if not policy.can_view_transcript(current_user, presentation):
         abort(404)
     entries = reports.transcript(room, current_user)
-    verdict = state.verdict_counts(room) if policy.audience_sees_verdict(role, room) else None
+    verdict = reports.verdict(presentation, current_user)
     return _page("panel/transcript.html", course, presentation, room, role, entries=entries, verdict=verdict)
 
 

@@ -25,6 +25,7 @@ from blueprints.reviews.responses import (
 from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy, reviewing
+from domain.panel import reports as panel_reports
 from domain.review_form import review_form_fields
 from models import Presentation
 
@@ -86,6 +87,7 @@ def presentation_reviews(course_id, presentation_id):
         statuses={r.id: reviewing.review_status(r) for r in reviews},
         is_staff=policy.is_staff(current_user, course.id),
         mean_score=mean_score(reviews),
+        verdict=panel_reports.verdict(presentation, current_user),
         fields=review_form_fields(course),
         own=policy.own_review(current_user, presentation),
     )
@@ -136,6 +138,7 @@ def api_presentation_reviews(course_id, presentation_id):
             "readable": True,
             "reviews": [review_json(r, now) for r in reviews],
             "mean_score": mean_score(reviews),
+            "verdict": panel_reports.verdict(presentation, current_user),
         }
     )
 

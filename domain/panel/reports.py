@@ -2,14 +2,27 @@
 (read by the staff's CSV export and the gradebook)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import case, func, select
 
 from core.extensions import db
 from domain import policy
-from domain.panel.state import vote_counts
-from models import Q_ANSWERED, ROLE_STUDENT, Course, Enrollment, PanelRoom, Presentation, Question, User, Vote
+from domain.panel.state import verdict_counts, vote_counts
+from models import (
+    Q_ANSWERED, ROLE_STUDENT, VERDICTS, Course, Enrollment, PanelRoom, Phase, Presentation, Question, User, Vote,
+)
+
+
+def verdict(presentation: Presentation, viewer) -> Optional[dict[str, int]]:
+    """The verdict poll's counts as the viewer may see them (staff at any time, the class once
+    the room is closed); None when they are not shown. A room nobody has opened yet counts as
+    one not started, with no votes, so that opening it changes nothing here."""
+    role = policy.room_role(viewer, presentation)
+    room = db.session.scalar(select(PanelRoom).where(PanelRoom.presentation_id == presentation.id))
+    if role is None or not policy.audience_sees_verdict(role, room or PanelRoom(phase=Phase.SCHEDULED)):
+        return None
+    return verdict_counts(room) if room is not None else dict.fromkeys(VERDICTS, 0)
 
 
 def transcript(room: PanelRoom, viewer) -> list[dict[str, Any]]:

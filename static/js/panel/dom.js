@@ -76,15 +76,16 @@ export function field(label, control) {
 }
 
 // A form inside <details>, opened on demand so lists stay short. onSubmit(form, button,
-// fail) runs on submit; fail(text) shows an error inside the form.
-export function detailsForm(cls, summary, fields, submitText, onSubmit) {
+// fail) runs on submit; fail(text) shows an error inside the form. `describedBy` names the
+// element (a question's text) that the summary and the submit button act on.
+export function detailsForm(cls, summary, fields, submitText, onSubmit, describedBy) {
   var error = el("p", {class: "error", role: "alert", hidden: true});
-  var submit = el("button", {type: "submit", class: "secondary", text: submitText});
+  var submit = el("button", {type: "submit", class: "secondary", text: submitText, "aria-describedby": describedBy});
   var form = el("form", {novalidate: true}, fields.concat([error, submit]));
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     show(error, false);
     onSubmit(form, submit, function (text) { setText(error, text); show(error, true); });
   });
-  return el("details", {class: cls}, [el("summary", {text: summary}), form]);
+  return el("details", {class: cls}, [el("summary", {text: summary, "aria-describedby": describedBy}), form]);
 }

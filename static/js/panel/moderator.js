@@ -1,7 +1,7 @@
 // The moderator console: approve, dismiss, edit, merge, pin, order, set live, answered,
 // reopen; phases, timer and room settings; who is in the room, and muting.
 import {detailsForm, el, field, setText, show, syncList} from "./dom.js";
-import {questionCard} from "./render.js";
+import {cardButton, questionCard, textId} from "./render.js";
 import {open} from "./room.js";
 
 function start() {
@@ -29,57 +29,58 @@ function start() {
     });
   }
 
-  function button(text, cls, onClick) {
-    var b = el("button", {type: "button", class: cls || "secondary", text: text});
-    b.addEventListener("click", function () { onClick(b); });
-    return b;
-  }
-
   // ------------------------------------------------------------------ question cards
 
+  // A card keeps three rows: what moves the question on (approve, set live, answered, pin,
+  // reopen), the tools that open a form (order, edit, merge), and, apart on a line of its
+  // own, what removes a question or silences its asker (dismiss, mute).
   function createCard(q) {
     var node = questionCard(q);
     var actions = node.querySelector(".q-actions");
-    var id = "mod-" + q.id;
-    actions.appendChild(button("Approve", "q-approve", function (b) { questionAction(b, "approve", node, {}, "Approved."); }));
-    actions.appendChild(button("Set live", "q-set-live", function (b) { questionAction(b, "set_live", node, {}, "Now live."); }));
-    actions.appendChild(button("Mark answered", "secondary q-answered", function (b) { questionAction(b, "mark_answered", node, {}, "Marked answered."); }));
-    actions.appendChild(button("Pin", "secondary q-pin", function (b) {
+    var tools = el("div", {class: "q-tools"});
+    var danger = el("div", {class: "q-danger", role: "group", "aria-label": "Remove or mute"});
+    var id = "mod-" + q.id, about = textId(q);
+    actions.appendChild(cardButton(q, "Approve", "q-approve", function (b) { questionAction(b, "approve", node, {}, "Approved."); }));
+    actions.appendChild(cardButton(q, "Set live", "q-set-live", function (b) { questionAction(b, "set_live", node, {}, "Now live."); }));
+    actions.appendChild(cardButton(q, "Mark answered", "secondary q-answered", function (b) { questionAction(b, "mark_answered", node, {}, "Marked answered."); }));
+    actions.appendChild(cardButton(q, "Pin", "secondary q-pin", function (b) {
       questionAction(b, node.q.pinned ? "unpin" : "pin", node, {}, node.q.pinned ? "Unpinned." : "Pinned.");
     }));
-    actions.appendChild(button("Reopen", "secondary q-reopen", function (b) { questionAction(b, "reopen", node, {}, "Back in the queue."); }));
+    actions.appendChild(cardButton(q, "Reopen", "secondary q-reopen", function (b) { questionAction(b, "reopen", node, {}, "Back in the queue."); }));
 
-    node.appendChild(detailsForm("q-order", "Order", [
+    tools.appendChild(detailsForm("q-order", "Order", [
       field("Order among equal votes (lower first)", el("input", {type: "number", id: id + "-rank", step: "any"}))
     ], "Set order", function (form, submit, fail) {
       var rank = parseFloat(form.querySelector("input").value);
       if (isNaN(rank)) { fail("Give the order as a number."); return; }
       questionAction(submit, "reorder", node, {rank: rank}, "Order set.");
-    }));
-    node.appendChild(detailsForm("q-edit", "Edit", [
+    }, about));
+    tools.appendChild(detailsForm("q-edit", "Edit", [
       field("Question text", el("textarea", {id: id + "-text", rows: "3", maxlength: String(MAX_QUESTION)}))
     ], "Save text", function (form, submit, fail) {
       var text = form.querySelector("textarea").value.trim();
       if (!text) { fail("The question cannot be empty."); return; }
       questionAction(submit, "edit", node, {text: text}, "Question edited; the original is kept in the audit log.")
         .then(function (ack) { if (ack.ok) form.parentNode.open = false; });
-    }));
-    node.appendChild(detailsForm("q-merge", "Merge into…", [
+    }, about));
+    tools.appendChild(detailsForm("q-merge", "Merge into…", [
       field("Duplicate of", el("select", {id: id + "-into"}))
     ], "Merge", function (form, submit, fail) {
       var into = parseInt(form.querySelector("select").value, 10);
       if (!into) { fail("Choose the question to merge into."); return; }
       questionAction(submit, "merge", node, {into_id: into}, "Merged; the votes carried over.");
-    }));
-    node.appendChild(detailsForm("q-dismiss", "Dismiss…", [
+    }, about));
+    danger.appendChild(detailsForm("q-dismiss", "Dismiss…", [
       field("Reason, shown only to the asker (optional)", el("input", {type: "text", id: id + "-reason", maxlength: String(MAX_REASON)}))
     ], "Dismiss", function (form, submit, fail) {
       questionAction(submit, "dismiss", node, {reason: form.querySelector("input").value.trim()}, "Dismissed.")
         .then(function (ack) { if (ack.ok) form.reset(); });
-    }));
+    }, about));
     if (q.asker_id) {
-      node.querySelector(".q-actions").appendChild(button("Mute asker", "secondary q-mute", function (b) { mute(b, node.q.asker_id); }));
+      danger.appendChild(cardButton(q, "Mute asker", "secondary q-mute", function (b) { mute(b, node.q.asker_id); }));
     }
+    node.appendChild(tools);
+    node.appendChild(danger);
     return node;
   }
 
@@ -134,7 +135,11 @@ function start() {
     var names = room.state.presenceNames || [];
     syncList(hook("people"), names, function (p) { return p.user_id; }, function (p) {
       var item = el("li", {}, [el("span", {class: "who"}), " "]);
-      if (p.role !== "moderator") item.appendChild(button("Mute", "secondary person-mute", function (b) { mute(b, item.person.user_id); }));
+      if (p.role !== "moderator") {
+        var b = el("button", {type: "button", class: "secondary person-mute", text: "Mute"});
+        b.addEventListener("click", function () { mute(b, item.person.user_id); });
+        item.appendChild(b);
+      }
       return item;
     }, function (item, p) {
       item.person = p;

@@ -1,6 +1,6 @@
 // The panel room for critics and authors: ask, vote, claim and answer, follow up, verdict.
 import {detailsForm, el, field, setText, show} from "./dom.js";
-import {questionCard} from "./render.js";
+import {questionCard, textId} from "./render.js";
 import {open} from "./room.js";
 
 function start() {
@@ -17,13 +17,13 @@ function start() {
   function createCard(q) {
     var node = questionCard(q);
     var actions = node.querySelector(".q-actions");
-    var vote = el("button", {type: "button", class: "secondary q-vote", "aria-pressed": "false"}, [
+    var vote = el("button", {type: "button", class: "secondary q-vote", "aria-pressed": "false", "aria-describedby": textId(q)}, [
       el("span", {"aria-hidden": "true", text: "▲ "}), "Upvote ", el("span", {class: "q-vote-count"})
     ]);
     vote.addEventListener("click", function () { toggleVote(vote, node.q); });
     actions.appendChild(vote);
     if (role === "author") {
-      var claim = el("button", {type: "button", class: "secondary q-claim", "aria-pressed": "false"});
+      var claim = el("button", {type: "button", class: "secondary q-claim", "aria-pressed": "false", "aria-describedby": textId(q)});
       claim.addEventListener("click", function () {
         room.run(claim, "claim", {question_id: node.q.id});
       });
@@ -88,7 +88,7 @@ function start() {
         form.parentNode.open = false;
         room.message("Answer recorded.", "ok");
       });
-    });
+    }, textId(node.q));
   }
 
   function followUpForm(node) {
@@ -103,7 +103,7 @@ function start() {
         form.reset();
         room.message(sentText(ack), "ok");
       });
-    });
+    }, textId(node.q));
   }
 
   function sentText(ack) {

@@ -15,14 +15,27 @@ export function askerLabel(q) {
   return q.asker || "Anonymous";
 }
 
+// The id of a question card's text: every control on the card is described by it, so that a
+// screen reader says which question "Upvote" or "Approve" acts on.
+export function textId(q) {
+  return "q-" + q.id + "-text";
+}
+
 // The parts every question card shares: text, a line of facts, room for actions.
 export function questionCard(q) {
   var node = el("li", {class: "q", id: "q-" + q.id}, [
-    el("p", {class: "q-text"}), el("p", {class: "q-meta"}), el("p", {class: "q-answer-text"}),
+    el("p", {class: "q-text", id: textId(q)}), el("p", {class: "q-meta"}), el("p", {class: "q-answer-text"}),
     el("div", {class: "q-actions"})
   ]);
   node.q = q;
   return node;
+}
+
+// A button of a question card, described by the question's text.
+export function cardButton(q, text, cls, onClick) {
+  var b = el("button", {type: "button", class: cls || "secondary", text: text, "aria-describedby": textId(q)});
+  if (onClick) b.addEventListener("click", function () { onClick(b); });
+  return b;
 }
 
 export const rendering = {
@@ -61,6 +74,7 @@ export const rendering = {
       q.from_review ? badge("from a review") : null,
       q.state === "pending" ? badge(this.label("state", "pending"), "warn") : null,
       q.state === "live" ? badge(this.label("state", "live"), "ok") : null,
+      q.state === "queued" && this.isClosed() ? badge("not answered", "warn") : null,
       q.state === "dismissed" || q.state === "merged" ? badge(this.label("state", q.state), "bad") : null,
       q.outcome ? badge(this.label("outcome", q.outcome), "ok") : null,
       q.pinned ? badge("pinned") : null,
@@ -124,9 +138,23 @@ export const rendering = {
     if (this.options.render) this.options.render(this, what, detail);
   },
 
+  isClosed() {
+    return !!this.state.room && this.state.room.phase === "closed";
+  },
+
+  // Once the room is closed, what is left in the queue was not answered: say so.
+  renderQueueLabels() {
+    var closed = this.isClosed(), labels = this.labels;
+    [["queue-heading", "queue"], ["queue-empty", "queue_empty"]].forEach(function (pair) {
+      var node = this.hook(pair[0]);
+      if (node) setText(node, closed ? (labels[pair[1]] || {}).closed : node.dataset.open);
+    }, this);
+  },
+
   renderHead() {
     var s = this.state, h = this.hooks;
     if (s.room) setText(h.phase, this.label("phase", s.room.phase));
+    if (s.room) this.renderQueueLabels();
     if (h.presence && s.presence) {
       var self = this;
       setText(h.presence, this.codes("role").map(function (role) {
