@@ -16,7 +16,7 @@ or added to the latency. The server is pinned to CPU 0, every client to CPU 1. T
 stdout is one JSON object.
 
 With ``--processes P`` (P > 1) both stacks run as P processes joined by one ``redis-server``
-message queue (the app's rate limits in another Redis database), as in production; with
+message queue, as in production; with
 ``--proxy`` the clients reach them through nginx running ``deploy/nginx/colloquy.conf`` (without
 it, each client worker talks to one process directly, in turn). Server processes are then pinned
 to the CPUs in turn and the clients are not pinned: they share the machine with the servers, so
@@ -87,8 +87,8 @@ def parse_args(argv=None):
 def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "topology.Redis | None" = None,
             proxied: bool = False) -> dict:
     """The environment ``make run`` would see, on a temporary database, with limits raised; with
-    ``redis``, joined to the other processes through its message queue (db 0) and sharing rate
-    limits (db 1); ``proxied``: behind nginx (one trusted proxy)."""
+    ``redis``, joined to the other processes through its message queue (db 0; the limits, raised
+    out of the way, stay in each process's memory); ``proxied``: behind nginx (one trusted proxy)."""
     env = dict(os.environ)
     env.update(
         COLLOQUY_ENV="development",
@@ -104,7 +104,7 @@ def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "topology.R
     )
     env.pop("SOCKETIO_MESSAGE_QUEUE", None)
     if redis is not None:
-        env.update(SOCKETIO_MESSAGE_QUEUE=redis.url(0), RATELIMIT_STORAGE_URI=redis.url(1))
+        env["SOCKETIO_MESSAGE_QUEUE"] = redis.url(0)
     if proxied:
         env["TRUSTED_PROXIES"] = "1"
     return env
