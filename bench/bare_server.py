@@ -1,12 +1,13 @@
 """The bare Flask-SocketIO stack the panel room is measured against.
 
-``python bench/bare_server.py --port 5055 --mode eventlet|gevent`` serves namespace ``/panel``
+``python bench/bare_server.py --port 5055 --mode eventlet|gevent [--queue redis://…]`` serves namespace ``/panel``
 with no database and no authorisation: ``join`` (or a connect request carrying ``auth``) enters
 one room, acknowledges and sends a snapshot-sized payload; ``ask`` only acknowledges;
 ``broadcast`` (the trigger) sends a ``question`` event shaped and sized like the one Colloquy
 sends in ``bench/panel_load.py`` (the question, and the queue order, one id longer with each
 broadcast) to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts
-Colloquy.
+Colloquy. With ``--queue`` several such processes are joined by that message queue, as
+Colloquy's are by ``SOCKETIO_MESSAGE_QUEUE``: a broadcast reaches the room on every process.
 """
 import argparse
 import os
@@ -72,11 +73,12 @@ def snapshot_payload() -> dict:
     }
 
 
-def create_app(mode: str):
+def create_app(mode: str, queue: str | None = None):
     """A Flask app and Socket.IO server with the same options as Colloquy's."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "bench"
-    socketio = SocketIO(app, async_mode=mode, cors_allowed_origins=None, max_http_buffer_size=16 * 1024,
+    socketio = SocketIO(app, async_mode=mode, message_queue=queue, cors_allowed_origins=None,
+                        max_http_buffer_size=16 * 1024,
                         manage_session=False, logger=False, engineio_logger=False)
 
     @app.get("/health")
@@ -116,10 +118,10 @@ def create_app(mode: str):
     return app, socketio
 
 
-def serve(port: int, mode: str) -> None:
+def serve(port: int, mode: str, queue: str | None = None) -> None:
     """Listen like ``app.py``'s ``serve()``: the same garbage-collector settings; eventlet with a
     2048 backlog, else ``socketio.run``."""
-    app, socketio = create_app(mode)
+    app, socketio = create_app(mode, queue)
     import gc
 
     gc.freeze()
@@ -138,5 +140,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mode", choices=("eventlet", "gevent", "threading"), default=_mode)
+    parser.add_argument("--queue", help="message queue joining several processes (redis://…)")
     args = parser.parse_args()
-    serve(args.port, args.mode)
+    serve(args.port, args.mode, args.queue)

@@ -50,12 +50,12 @@ def pin(pid: int, cpu: int) -> None:
         os.sched_setaffinity(pid, {CPUS[cpu]})
 
 
-def start_server(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
-    """Start a server process on CPU 0 with its output in ``log_path``."""
+def start_server(argv: list[str], env: dict, log_path: Path, cpu: int = 0) -> subprocess.Popen:
+    """Start a server process on the ``cpu``-th CPU with its output in ``log_path``."""
     log = open(log_path, "ab")
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
-    pin(proc.pid, 0)
+    pin(proc.pid, cpu % max(1, len(CPUS)))
     return proc
 
 
@@ -94,6 +94,14 @@ def rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (e.g. nginx's workers), from /proc (none where unavailable)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,7 +195,8 @@ def client_worker(spec: dict, conn) -> None:
     """
     import asyncio
 
-    pin(0, 1)
+    if spec.get("cpu") is not None:
+        pin(0, spec["cpu"])
     asyncio.run(_client_worker(spec, conn))
 
 
@@ -268,6 +277,7 @@ async def _client_worker(spec: dict, conn) -> None:
     # Imports are done: say so, and start at the moment the main process names for everyone.
     conn.send({"kind": "ready"})
     start_at = conn.recv()
+    cpu_at_start = time.process_time()
     delay = start_at - time.monotonic()
     if delay > 0:
         await asyncio.sleep(delay)
@@ -279,8 +289,9 @@ async def _client_worker(spec: dict, conn) -> None:
     deadline = time.monotonic() + spec["timeout"]
     while None in joined and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    conn.send({"kind": "joined", "joined": joined, "errors": errors[:5], "error_count": len(errors)})
     cpu_at_join = time.process_time()
+    conn.send({"kind": "joined", "joined": joined, "errors": errors[:5], "error_count": len(errors),
+               "join_cpu_s": cpu_at_join - cpu_at_start})
 
     # Wait (bounded) for the main process to say the events are over.
     limit = time.monotonic() + spec["max_run_s"]
@@ -292,21 +303,24 @@ async def _client_worker(spec: dict, conn) -> None:
     conn.close()
 
 
-def start_workers(url: str, room_id: int, cookies: list[str], per_worker: int, timeout: float,
-                  max_run_s: float, start_delay: float = 0.3):
+def start_workers(url: str | list[str], room_id: int, cookies: list[str], per_worker: int, timeout: float,
+                  max_run_s: float, start_delay: float = 0.3, cpu: int | None = 1):
     """Spawn client workers sharing ``cookies``, wait until each has imported its libraries, and
-    tell them all one start time; returns (processes, pipes, start time)."""
+    tell them all one start time; returns (processes, pipes, start time). With several URLs the
+    workers take them in turn; they are pinned to the ``cpu``-th CPU (None: not pinned)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
+    urls = [url] if isinstance(url, str) else list(url)
     procs, pipes, offset = [], [], 0
-    for share in split(len(cookies), per_worker):
+    for index, share in enumerate(split(len(cookies), per_worker)):
         spec = {
-            "url": url,
+            "url": urls[index % len(urls)],
             "room_id": room_id,
             "cookies": cookies[offset:offset + share],
             "timeout": timeout,
             "max_run_s": max_run_s,
+            "cpu": cpu,
         }
         offset += share
         ours, theirs = ctx.Pipe()

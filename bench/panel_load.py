@@ -1,6 +1,7 @@
 """Load benchmark of the live panel room, measured beside the bare Flask-SocketIO stack.
 
     .venv/bin/python bench/panel_load.py --clients 500 [--mode eventlet|gevent] [--events 100] [--rate 5]
+    .venv/bin/python bench/panel_load.py --clients 500 --processes 2 --proxy
 
 For Colloquy: a temporary SQLite database is migrated and filled (one course, one presentation,
 one moderator, N critics); the app is served as ``make run`` serves it (``python app.py``); the
@@ -13,6 +14,13 @@ arrived. The same clients then measure ``bench/bare_server.py`` in the same run,
 way: each broadcast follows an acknowledged ``ask``, so neither server's backlog is hidden from
 or added to the latency. The server is pinned to CPU 0, every client to CPU 1. The last line of
 stdout is one JSON object.
+
+With ``--processes P`` (P > 1) both stacks run as P processes joined by one ``redis-server``
+message queue, as in production; with
+``--proxy`` the clients reach them through nginx running ``deploy/nginx/colloquy.conf`` (without
+it, each client worker talks to one process directly, in turn). Server processes are then pinned
+to the CPUs in turn and the clients are not pinned: they share the machine with the servers, so
+their CPU is reported beside the ratios, with nginx's and Redis's.
 """
 from __future__ import annotations
 
@@ -30,6 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import HOST, NAMESPACE, PYTHON, ROOT, say  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from tests.support import topology  # noqa: E402  (redis-server and nginx, as the topology test runs them)
 
 PASSWORD = "bench-password-123"
 ASKERS = 10
@@ -52,19 +63,32 @@ def parse_args(argv=None):
     parser.add_argument("--per-worker", type=int, default=PER_WORKER, help="clients per worker process")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait after the last event")
     parser.add_argument("--only", choices=("both", "app", "bare"), default="both")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes of each stack, joined by a Redis message queue when more than one")
+    parser.add_argument("--proxy", action="store_true",
+                        help="clients reach the servers through nginx with deploy/nginx/colloquy.conf")
     parser.add_argument("--profile", type=Path,
                         help="write py-spy's collapsed stacks of the app server's join burst here")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 5000 or not 1 <= args.events <= 10000 or not 0.1 <= args.rate <= 200:
         parser.error("clients 1–5000, events 1–10000, rate 0.1–200")
+    if not 1 <= args.processes <= 8:
+        parser.error("processes 1–8")
+    if args.processes > 1 and topology.redis_binary() is None:
+        parser.error("--processes needs redis-server (scripts/install_test_system_deps.sh installs it)")
+    if args.proxy and topology.nginx_binary() is None:
+        parser.error("--proxy needs nginx (scripts/install_test_system_deps.sh installs it)")
     return args
 
 
 # --------------------------------------------------------------------------- app set-up
 
 
-def app_env(db_path: Path, port: int, mode: str, secret: str) -> dict:
-    """The environment ``make run`` would see, on a temporary database, with limits raised."""
+def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "topology.Redis | None" = None,
+            proxied: bool = False) -> dict:
+    """The environment ``make run`` would see, on a temporary database, with limits raised; with
+    ``redis``, joined to the other processes through its message queue (db 0; the limits, raised
+    out of the way, stay in each process's memory); ``proxied``: behind nginx (one trusted proxy)."""
     env = dict(os.environ)
     env.update(
         COLLOQUY_ENV="development",
@@ -79,6 +103,10 @@ def app_env(db_path: Path, port: int, mode: str, secret: str) -> dict:
         PYTHONUNBUFFERED="1",
     )
     env.pop("SOCKETIO_MESSAGE_QUEUE", None)
+    if redis is not None:
+        env["SOCKETIO_MESSAGE_QUEUE"] = redis.url(0)
+    if proxied:
+        env["TRUSTED_PROXIES"] = "1"
     return env
 
 
@@ -207,19 +235,82 @@ def cid() -> str:
     return secrets.token_hex(8)
 
 
-def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, prepare,
+class Stack:
+    """The servers of one run: ``--processes`` processes (joined by Redis when more than one) and,
+    with ``--proxy``, nginx with ``deploy/nginx/colloquy.conf`` in front of them."""
+
+    def __init__(self, args, workdir: Path, name: str, redis: "topology.Redis | None"):
+        self.args, self.workdir, self.name, self.redis = args, workdir, name, redis
+        self.ports = [common.free_port() for _ in range(args.processes)]
+        self.procs: list = []
+        self.nginx = None
+
+    def start(self, command, health: str) -> "Stack":
+        """Start a process per port (``command(port) -> (argv, env)``), each pinned to a CPU in
+        turn, then nginx; wait until each answers ``health``."""
+        for i, port in enumerate(self.ports):
+            argv, env = command(port)
+            self.procs.append(common.start_server(argv, env, self.workdir / f"{self.name}-{i}.log", cpu=i))
+        for port, proc in zip(self.ports, self.procs):
+            common.wait_http(f"http://{HOST}:{port}{health}", proc, timeout=120)
+        if self.args.proxy:
+            self.nginx = topology.Nginx(topology.nginx_binary(), self.workdir / f"{self.name}-nginx", self.ports,
+                                        connections=self.args.clients * 2 + 512).start()
+            common.wait_http(self.nginx.base + health, self.nginx.proc)
+        return self
+
+    @property
+    def bases(self) -> list[str]:
+        """Where clients connect: nginx, or each process in turn."""
+        if self.nginx is not None:
+            return [self.nginx.base]
+        return [f"http://{HOST}:{port}" for port in self.ports]
+
+    @property
+    def base(self) -> str:
+        return self.bases[0]
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self.procs]
+
+    def proxy_pids(self) -> list[int]:
+        """nginx's master and workers."""
+        if self.nginx is None or self.nginx.proc is None:
+            return []
+        return [self.nginx.proc.pid, *common.children(self.nginx.proc.pid)]
+
+    def queue_pids(self) -> list[int]:
+        return [self.redis.proc.pid] if self.redis is not None and self.redis.proc is not None else []
+
+    def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
+        for proc in self.procs:
+            common.stop(proc)
+
+
+def _cpu(pids: list[int]) -> float:
+    return sum(common.cpu_seconds(pid) for pid in pids)
+
+
+def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
             profile: Path | None = None) -> dict:
     """Connect the clients at once, wait for every snapshot, run ``prepare()``, fire
     ``args.events`` events at ``args.rate`` through ``fire(k) -> (event id, emit time) | None``,
-    and gather the figures."""
+    and gather the figures (server CPU summed over the stack's processes; nginx's and Redis's
+    apart)."""
     n = len(cookies)
-    rss_before = common.rss_kb(pid)
-    join_cpu_before = common.cpu_seconds(pid)
+    pids, proxy_pids, queue_pids = stack.pids, stack.proxy_pids(), stack.queue_pids()
+    rss_before = sum(common.rss_kb(pid) for pid in pids)
+    join_cpu_before = _cpu(pids)
+    helpers_before = _cpu(proxy_pids), _cpu(queue_pids)
     join_timeout = 30 + n / 20
     run_limit = join_timeout + args.events / args.rate + args.drain + 60
     procs, pipes, start_at = common.start_workers(
-        base, room_id, cookies, args.per_worker, timeout=join_timeout, max_run_s=run_limit)
-    spy = common.start_profiler(pid, profile) if profile else None
+        stack.bases, room_id, cookies, args.per_worker, timeout=join_timeout, max_run_s=run_limit,
+        cpu=1 if args.processes == 1 else None)
+    spy = common.start_profiler(pids[0], profile) if profile else None
     try:
         reports = common.collect(pipes, join_timeout + 30)
         common.stop_profiler(spy)
@@ -229,15 +320,19 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
             if r["error_count"]:
                 say(f"  {r['error_count']} clients failed to connect, e.g. {r['errors'][:2]}")
         joined_s = max((t for t in joined if t is not None), default=start_at) - start_at
+        client_join_cpu_ms = sum(r["join_cpu_s"] for r in reports) * 1000
         time.sleep(0.5)
-        rss_after = common.rss_kb(pid)
-        join_cpu_ms = (common.cpu_seconds(pid) - join_cpu_before) * 1000
-        say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s, server CPU {join_cpu_ms / n:.2f} ms a client; "
+        rss_after = sum(common.rss_kb(pid) for pid in pids)
+        join_cpu_ms = (_cpu(pids) - join_cpu_before) * 1000
+        proxy_join_ms = (_cpu(proxy_pids) - helpers_before[0]) * 1000
+        queue_join_ms = (_cpu(queue_pids) - helpers_before[1]) * 1000
+        say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s, server CPU {join_cpu_ms / n:.2f} ms a client "
+            f"(nginx {proxy_join_ms / n:.2f}, Redis {queue_join_ms / n:.2f}, clients {client_join_cpu_ms / n:.2f}); "
             f"RSS {rss_before} → {rss_after} kB")
         prepare()
 
         sent, failures = {}, 0
-        cpu_before = common.cpu_seconds(pid)
+        cpu_before = _cpu(pids)
         begin = time.monotonic() + 0.5
         for k in range(args.events):
             delay = begin + k / args.rate - time.monotonic()
@@ -249,7 +344,7 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
             else:
                 sent[fired[0]] = fired[1]
         time.sleep(args.drain)
-        cpu_used = common.cpu_seconds(pid) - cpu_before
+        cpu_used = _cpu(pids) - cpu_before
         common.tell_stop(pipes)
         events_s = time.monotonic() - begin
         reports = common.collect(pipes, 60)
@@ -266,6 +361,9 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
         server_cpu_us_per_delivery=round(cpu_used / delivered * 1e6, 1) if delivered else None,
         joined_s=round(joined_s, 2),
         server_cpu_ms_per_join=round(join_cpu_ms / n, 2),
+        proxy_cpu_ms_per_join=round(proxy_join_ms / n, 2) if proxy_pids else None,
+        queue_cpu_ms_per_join=round(queue_join_ms / n, 2) if queue_pids else None,
+        client_cpu_ms_per_join=round(client_join_cpu_ms / n, 2),
         not_joined=missing,
         failed_events=failures,
         rss_per_conn_kb=round((rss_after - rss_before) / n, 1),
@@ -277,18 +375,19 @@ def measure(base: str, pid: int, room_id: int, cookies: list[str], args, fire, p
 # --------------------------------------------------------------------------- the two runs
 
 
-def run_app(args, workdir: Path) -> dict:
+def run_app(args, workdir: Path, redis: "topology.Redis | None") -> dict:
     """Measure Colloquy's panel room."""
-    port = common.free_port()
-    base = f"http://{HOST}:{port}"
-    env = app_env(workdir / "bench.sqlite3", port, args.mode, secrets.token_hex(32))
+    secret = secrets.token_hex(32)
+    db_path = workdir / "bench.sqlite3"
     use_http = args.login == "http" or (args.login == "auto" and args.clients <= HTTP_LOGIN_MAX)
     say(f"app: preparing the database for {args.clients} critics")
-    facts = prepare_database(env, workdir, args.clients, mint=not use_http)
-    server = common.start_server([PYTHON, "app.py"], env, workdir / "app.log")
+    facts = prepare_database(app_env(db_path, 0, args.mode, secret), workdir, args.clients, mint=not use_http)
+    stack = Stack(args, workdir, "app", redis)
     sockets = []
     try:
-        common.wait_http(f"{base}/login", server)
+        stack.start(lambda port: ([PYTHON, "app.py"], app_env(db_path, port, args.mode, secret, redis, args.proxy)),
+                    "/login")
+        base = stack.base
         askers = facts["critics"][:ASKERS]
         (moderator_cookie, *asker_cookies), login_s = login_all(base, [facts["moderator"], *askers])
         if use_http:
@@ -312,9 +411,11 @@ def run_app(args, workdir: Path) -> dict:
 
         def prepare():
             # Connected after the class has joined: a long join burst would starve their pings.
+            # Through the proxy each lands on a process of its own route: approvals and asks
+            # cross processes as a real room's do.
             nonlocal moderator
             moderator = connect(base, moderator_cookie)
-            asker_socks.extend(connect(base, c) for c in asker_cookies)
+            asker_socks.extend(connect(stack.bases[k % len(stack.bases)], c) for k, c in enumerate(asker_cookies))
             sockets.extend([moderator, *asker_socks])
             for s in sockets:
                 if not call(s, "join", {"room_id": room_id}).get("ok"):
@@ -337,7 +438,7 @@ def run_app(args, workdir: Path) -> dict:
         acks: list = []
 
         say(f"app: {args.clients} clients join, then {args.events} questions at {args.rate}/s")
-        figures = measure(base, server.pid, room_id, critic_cookies, args, fire, prepare, args.profile)
+        figures = measure(stack, room_id, critic_cookies, args, fire, prepare, args.profile)
         done = [a for a in acks if a is not None]
         say(f"  {len(done)} approvals acknowledged OK; ack after "
             f"p50 {common.percentile(done, 50):.1f} ms, p99 {common.percentile(done, 99):.1f} ms")
@@ -345,22 +446,22 @@ def run_app(args, workdir: Path) -> dict:
     finally:
         for s in sockets:
             s.disconnect()
-        common.stop(server)
+        stack.stop()
 
 
-def run_bare(args, workdir: Path) -> dict:
-    """Measure the bare Flask-SocketIO stack with the same clients and the same event rate."""
-    port = common.free_port()
-    base = f"http://{HOST}:{port}"
+def run_bare(args, workdir: Path, redis: "topology.Redis | None") -> dict:
+    """Measure the bare Flask-SocketIO stack with the same clients, the same event rate, and the
+    same processes, queue and proxy."""
     env = dict(os.environ, SOCKETIO_ASYNC_MODE=args.mode)
-    server = common.start_server([PYTHON, "bench/bare_server.py", "--port", str(port), "--mode", args.mode],
-                                 env, workdir / "bare.log")
+    queue = ["--queue", redis.url(0)] if redis is not None else []
+    stack = Stack(args, workdir, "bare", redis)
     sockets = []
     try:
-        common.wait_http(f"{base}/health", server)
+        stack.start(lambda port: ([PYTHON, "bench/bare_server.py", "--port", str(port), "--mode", args.mode, *queue],
+                                  env), "/health")
 
         def prepare():
-            sockets.append(connect(base))
+            sockets.append(connect(stack.base))
             call(sockets[0], "join", {"room_id": 1})
 
         def fire(k):
@@ -370,11 +471,11 @@ def run_bare(args, workdir: Path) -> dict:
             return k + 1, t0
 
         say(f"bare: {args.clients} clients join, then {args.events} broadcasts at {args.rate}/s")
-        return measure(base, server.pid, 1, [""] * args.clients, args, fire, prepare)
+        return measure(stack, 1, [""] * args.clients, args, fire, prepare)
     finally:
         for s in sockets:
             s.disconnect()
-        common.stop(server)
+        stack.stop()
 
 
 def main(argv=None) -> int:
@@ -384,23 +485,29 @@ def main(argv=None) -> int:
         f"on {os.cpu_count()} CPUs (other processes share them: compare with the bare figures)")
     workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
     app = bare = {}
+    redis = None
     try:
+        if args.processes > 1:
+            redis = topology.Redis(topology.redis_binary(), workdir / "redis").start()
         if args.only in ("both", "app"):
-            app = run_app(args, workdir)
+            app = run_app(args, workdir, redis)
             say("app:", common.dump(app))
         if args.only in ("both", "bare"):
-            bare = run_bare(args, workdir)
+            bare = run_bare(args, workdir, redis)
             say("bare:", common.dump(bare))
     except Exception:
-        for log in ("app.log", "bare.log"):
-            if (workdir / log).exists():
-                say(f"--- {log} (last lines)\n" + "\n".join((workdir / log).read_text().splitlines()[-30:]))
+        for log in sorted(workdir.glob("*.log")) + sorted(workdir.glob("*-nginx/error.log")):
+            say(f"--- {log.relative_to(workdir)} (last lines)\n" + "\n".join(log.read_text().splitlines()[-30:]))
         raise
     finally:
+        if redis is not None:
+            redis.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     ratio = app.get("p99_ms", 0) / bare["p99_ms"] if app and bare and bare.get("p99_ms") else None
     print(common.dump({
         "clients": args.clients,
+        "processes": args.processes,
+        "proxy": args.proxy,
         "mode": args.mode,
         "joined_s": app.get("joined_s"),
         "lost": app.get("lost"),
@@ -410,9 +517,18 @@ def main(argv=None) -> int:
         "bare_p50_ms": bare.get("p50_ms"),
         "bare_p99_ms": bare.get("p99_ms"),
         "ratio_p99": round(ratio, 2) if ratio is not None else None,
+        "bare_joined_s": bare.get("joined_s"),
+        "server_cpu_ms_per_join": app.get("server_cpu_ms_per_join"),
+        "bare_server_cpu_ms_per_join": bare.get("server_cpu_ms_per_join"),
+        "proxy_cpu_ms_per_join": app.get("proxy_cpu_ms_per_join"),
+        "bare_proxy_cpu_ms_per_join": bare.get("proxy_cpu_ms_per_join"),
+        "queue_cpu_ms_per_join": app.get("queue_cpu_ms_per_join"),
+        "client_cpu_ms_per_join": app.get("client_cpu_ms_per_join"),
+        "bare_client_cpu_ms_per_join": bare.get("client_cpu_ms_per_join"),
+        "client_cpu_busy": app.get("client_cpu_busy"),
+        "bare_client_cpu_busy": bare.get("client_cpu_busy"),
         "rss_per_conn_kb": app.get("rss_per_conn_kb"),
         "bare_rss_per_conn_kb": bare.get("rss_per_conn_kb"),
-        "bare_joined_s": bare.get("joined_s"),
     }))
     return 0
 

@@ -147,8 +147,8 @@ class Server:
             self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env,
                                          stdout=out, stderr=subprocess.STDOUT)
 
-    def wait_up(self):
-        wait_until(self._up, f"the server on {self.base} (log: {self.log})", timeout=40)
+    def wait_up(self, timeout: float = 40):
+        wait_until(self._up, f"the server on {self.base} (log: {self.log})", timeout=timeout)
 
     def _up(self):
         if self.proc.poll() is not None:

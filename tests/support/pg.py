@@ -143,6 +143,18 @@ class Cluster:
             return False
         raise RuntimeError(f"pg_ctl start failed:\n{done.stdout}{done.stderr}\n{self.server_log()}")
 
+    def stop_server(self) -> None:
+        """Stop the server (fast shutdown: sessions are cut off) and keep the data, for an outage."""
+        done = self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w", "-t", str(STOP_SECONDS),
+                         timeout=STOP_SECONDS + 10)
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed:\n{done.stdout}{done.stderr}")
+
+    def start_server(self) -> None:
+        """Start the stopped server again on the same port."""
+        if not self._start_server():
+            raise RuntimeError(f"PostgreSQL did not start again on port {self.port}:\n{self.server_log()}")
+
     def server_log(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else "(no server log)"
 
