@@ -186,7 +186,7 @@ def test_wrong_current_password_is_a_field_error_and_changes_nothing(app, make, 
     resp = c.post("/account", data=password_change(current="not my password"))
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert re.search(r'id="password-current-err" role="alert">This is not your current password.<', body)
+    assert re.search(r'id="password-current-err">This is not your current password.<', body)
     assert 'class="flash' not in body
     assert 'value="Still Here"' in body  # the other form keeps its data
     assert "not my password" not in body and NEW_PASSWORD not in body  # password fields are not echoed
@@ -211,7 +211,7 @@ def test_bad_new_password_is_refused(app, make, login_as, data, field, message):
     resp = login_as(user).post("/account", data=data)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert re.search(rf'id="password-{field}-err" role="alert">{re.escape(message)}<', body)
+    assert re.search(rf'id="password-{field}-err">{re.escape(message)}<', body)
     assert fresh(user).password_hash == before
     assert logs_in(app, user.email, PASSWORD)
 

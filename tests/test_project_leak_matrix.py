@@ -102,6 +102,7 @@ def _get_paths(app, w, viewer) -> list[str]:
             )
             paths.append(url_for(rule.endpoint, **{a: values[a] for a in rule.arguments}))
     paths.append(f"/courses/{w.course.id}/search?q={FEEDBACK_SECRET.split('-')[2]}")
+    paths.append(f"/courses/{w.course.id}")  # the course home lists the feedback and milestones due
     paths.append(f"/courses/{w.course.id}/project/feedback/{w.held.id}")
     paths.append("/no/such/page")
     if viewer is not None:

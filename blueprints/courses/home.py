@@ -9,7 +9,7 @@ from blueprints.courses import bp
 from blueprints.courses.forms import CourseForm, JoinForm
 from core.extensions import db
 from core.timeutil import now_utc
-from domain import accounts, courses, policy, roster
+from domain import accounts, course_home, courses, policy, roster
 
 
 @bp.route("/")
@@ -37,13 +37,14 @@ def create():
 @bp.route("/courses/<int:course_id>")
 @login_required
 def home(course_id):
-    """Course home: the student's reviews to write, upcoming sessions, staff links."""
+    """Course home: what needs staff now, or the student's next deadlines, presentation and live room."""
     course = course_or_404(course_id)
     now = now_utc()
     return render_template(
         "courses/home.html",
         course=course,
-        todo=courses.review_todo(current_user, course, now),
+        staff=course_home.staff_home(current_user, course, now),
+        student=course_home.student_home(current_user, course, now),
         sessions=courses.upcoming_sessions(course, now),
         is_staff=policy.is_staff(current_user, course.id),
         can_manage=policy.can_manage_course(current_user, course.id),
