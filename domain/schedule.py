@@ -231,23 +231,37 @@ def _replace_members(presentation: Presentation, wanted: list[tuple[int, str, in
 
 
 def hidden_review_notes(presentation: Presentation, user_ids) -> list[str]:
-    """For staff, before a group change: each person joining one of the presentation's groups
-    whose review of it the move hides from them (kept, not deleted; they are told too)."""
-    joining = set(user_ids) - presentation.member_ids() if presentation.id else set()
+    """For staff, before a group change: what becomes of the reviews of the people joining one
+    of the presentation's groups. Their drafts are told of alike whether one exists or not (a
+    draft is its writer's alone, V1); submitted reviews, which staff see (V2), are named."""
+    if presentation.id is None:
+        return []  # a new presentation has no reviews yet
+    joining = set(user_ids) - presentation.member_ids()
     if not joining:
         return []
-    rows = db.session.execute(
-        select(User.display_name, Review.status)
+    people = list(
+        db.session.execute(
+            select(User.id, User.display_name).where(User.id.in_(joining)).order_by(User.display_name, User.id)
+        )
+    )
+    names = ", ".join(name for _, name in people)
+    notes = [
+        f"{names} no longer review{'s' if len(people) == 1 else ''} this presentation: any draft review "
+        f"started of it is hidden from its writer (kept, not deleted, and back if they leave the group), "
+        f"and their dashboard tells them so."
+    ]
+    submitted = db.session.scalars(
+        select(User.display_name)
         .join(Review, Review.author_id == User.id)
-        .where(Review.presentation_id == presentation.id, User.id.in_(joining))
+        .where(Review.presentation_id == presentation.id, Review.status != REVIEW_DRAFT, User.id.in_(joining))
         .order_by(User.display_name, User.id)
     )
-    return [
-        f"{name} had a {'draft ' if status == REVIEW_DRAFT else ''}review of this presentation: joining its group "
-        f"hides it from them, since authors do not review their own presentation. It is kept, not deleted, and "
-        f"returns if they leave the group; they see a note saying so."
-        for name, status in rows
+    notes += [
+        f"{name} had submitted a review of this presentation: it is kept and staff still see it; "
+        f"their dashboard tells them it is hidden from them while they are in the group."
+        for name in submitted
     ]
+    return notes
 
 
 def presentation_delete_blocker(presentation: Presentation) -> Optional[str]:

@@ -19,13 +19,9 @@ from models import (
     MEMBER_SUMMARY,
     PAPER_APPROVED,
     AuditEvent,
-    ClassSession,
     Course,
     IssuedCredential,
-    Paper,
     Presentation,
-    PresentationMember,
-    User,
 )
 from tests.support.factories import PASSWORD, ROLE_INSTRUCTOR, ROLE_STUDENT, ROLE_TA, T0, Factory, login
 from tests.support.panel import PanelCast, apply, new_cid
@@ -516,11 +512,14 @@ def test_moving_a_reviewer_into_a_group_tells_staff_and_the_student(make, login_
         data={f"summary-{presentation.id}": [str(drafter.id)]},
         follow_redirects=True,
     )
-    assert "Dana Drafter had a draft review of this presentation" in text(resp)
-    assert "It is kept, not deleted" in text(resp)
+    staff_note = "Dana Drafter no longer reviews this presentation: any draft review started of it is hidden"
+    assert staff_note in text(resp) and "kept, not deleted" in text(resp)
     dashboard = text(login_as(drafter).get("/"))
     assert f"your draft review of “{presentation.paper.title}” is hidden" in dashboard
     assert "summary-writing group" in dashboard
+    # The note is the writer's alone: a draft's existence is told to nobody else (V1).
+    for viewer in (presenter, teacher):
+        assert "is hidden" not in text(login_as(viewer).get("/"))
 
 
 def test_the_presentation_form_warns_staff_too(make, login_as, clock):
@@ -541,8 +540,45 @@ def test_the_presentation_form_warns_staff_too(make, login_as, clock):
         },
         follow_redirects=True,
     )
-    assert "Dana Drafter had a draft review of this presentation" in text(resp)
+    assert "Dana Drafter no longer reviews this presentation" in text(resp)
     assert "presenting group" in text(login_as(drafter).get("/"))
+
+
+def test_staff_are_told_the_same_whether_or_not_a_draft_exists(make, login_as, clock):
+    # A draft is its writer's alone (V1): the staff confirmation must not reveal one.
+    course = make.course(timezone="America/New_York")
+    teacher = make.member(course, ROLE_INSTRUCTOR)
+    c = login_as(teacher)
+    notes = []
+    for drafts in (True, False):
+        presenter = make.member(course, name="Pat Presenter")
+        joiner = make.member(course, name="Jo Joiner")
+        presentation = make.presentation(course, presenters=[presenter])
+        if drafts:
+            make.review(presentation, joiner)
+        resp = c.post(
+            f"/courses/{course.id}/summary-groups",
+            data={f"summary-{presentation.id}": [str(joiner.id)]},
+            follow_redirects=True,
+        )
+        notes.append(re.findall(r'<p class="flash flash-warning">(.*?)</p>', text(resp), re.S))
+    assert notes[0] == notes[1] and len(notes[0]) == 1
+
+
+def test_a_submitted_review_is_named_to_staff(make, login_as, clock):
+    course = make.course(timezone="America/New_York")
+    teacher = make.member(course, ROLE_INSTRUCTOR)
+    presenter = make.member(course, name="Pat Presenter")
+    writer = make.member(course, name="Wes Writer")
+    presentation = make.presentation(course, presenters=[presenter])
+    make.review(presentation, writer, submitted_at=T0)
+    resp = login_as(teacher).post(
+        f"/courses/{course.id}/summary-groups",
+        data={f"summary-{presentation.id}": [str(writer.id)]},
+        follow_redirects=True,
+    )
+    assert "Wes Writer had submitted a review of this presentation" in text(resp)
+    assert f"your review of “{presentation.paper.title}” is hidden" in text(login_as(writer).get("/"))
 
 
 def test_no_note_without_a_review(make, login_as, clock):

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from blueprints.common import committed, course_or_404
 from blueprints.courses import bp
 from blueprints.courses.forms import JoinForm
-from core.extensions import db
 from core.timeutil import now_utc
 from domain import accounts, courses, policy, roster
 
