@@ -153,6 +153,8 @@ def test_zone_field_is_a_searchable_picker_and_new_courses_start_in_the_browser_
     dashboard = text(c.get("/"))
     assert 'data-browser-zone="fill"' in dashboard and "js/browser_zone.js" in dashboard
     assert re.search(r'id="timezone"[^>]*value="UTC"', dashboard)  # the server default without script
+    refused = text(c.post("/courses/new", data={"code": "X1", "title": "T", "timezone": "Mars/Olympus"}))
+    assert 'data-browser-zone="kept"' in refused and 'data-browser-zone="fill"' not in refused
 
 
 # --------------------------------------------------------------------------- 11. reserved proposals

@@ -14,6 +14,9 @@ from domain import courses, policy
 def _render_dashboard(form=None, status=200):
     """The user's courses, notes about reviews a group move hid, and (for instructors) the create form."""
     may_create = policy.can_create_course(current_user)
+    if form is not None:
+        # What the creator sent back stays as sent: the browser's zone fills a fresh form only.
+        form.timezone.render_kw = {**form.timezone.render_kw, "data-browser-zone": "kept"}
     return (
         render_template(
             "courses/dashboard.html",

@@ -12,7 +12,6 @@
   }
   if (!browserZone) return;
   document.querySelectorAll('input[data-browser-zone="fill"]').forEach(function (input) {
-    if (input.value && input.value !== input.defaultValue) return;
     if (input.value && input.value !== "UTC") return;
     var list = input.list;
     if (list && !list.querySelector('option[value="' + CSS.escape(browserZone) + '"]')) return;
