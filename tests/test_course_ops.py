@@ -648,3 +648,50 @@ def test_a_refused_moderation_is_not_audited(cast):
     with pytest.raises(commands.PanelError):
         apply("approve", cast.room.id, cast.instructor, new_cid(), {"question_id": qid, "version": version(qid)})
     assert count(AuditEvent, AuditEvent.kind == "panel_question_approved") == 1
+
+
+# --------------------------------------------------------------------------- the migration
+
+
+def test_the_migration_lets_existing_instructors_keep_creating_courses(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    database = tmp_path / "m.sqlite3"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SECRET_KEY": "migration-test-secret-key-123456",
+        "SOCKETIO_ASYNC_MODE": "threading",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
+    root = Path(__file__).resolve().parent.parent
+
+    def upgrade(*target):
+        done = subprocess.run(flask + list(target), cwd=root, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+    upgrade("a1c0ffee0002")
+    with sqlite3.connect(database) as con:
+        con.execute(
+            "INSERT INTO courses (id, code, title, term, timezone, join_code, join_enabled, presentation_group_size,"
+            " project_group_max, talk_minutes, qa_minutes, late_policy, late_penalty_per_day, grace_minutes,"
+            " name_reviewers, similarity_threshold, review_form, created_at)"
+            " VALUES (1, 'C', 'T', '', 'UTC', 'JOIN1234', 1, 1, 2, 30, 15, 'refuse', 0, 0, 0, 0.35, '[]',"
+            " '2026-01-01 00:00:00')"
+        )
+        for uid, email in ((1, "teacher@example.edu"), (2, "student@example.edu")):
+            con.execute(
+                "INSERT INTO users (id, email, display_name, password_hash, session_token, calendar_token, created_at)"
+                " VALUES (?, ?, 'N', 'x', ?, ?, '2026-01-01 00:00:00')",
+                (uid, email, f"s{uid}", f"c{uid}"),
+            )
+        con.execute("INSERT INTO enrollments (user_id, course_id, role, created_at) VALUES (1, 1, 'instructor', '2026-01-01')")
+        con.execute("INSERT INTO enrollments (user_id, course_id, role, created_at) VALUES (2, 1, 'student', '2026-01-01')")
+    upgrade()
+    with sqlite3.connect(database) as con:
+        rows = con.execute("SELECT id, is_instructor, must_change_password FROM users ORDER BY id").fetchall()
+        released = con.execute("SELECT count(*) FROM papers WHERE reservation_released").fetchone()[0]
+    assert rows == [(1, 1, 0), (2, 0, 0)] and released == 0
