@@ -253,7 +253,8 @@ def test_staff_assign_every_summary_group_in_one_form(summary_world, login_as):
     c = login_as(teacher)
     resp = c.post(
         f"/courses/{course.id}/summary-groups",
-        data={f"summary-{covered.id}": [str(writer.id)], f"summary-{bare.id}": [str(presenter.id), str(writer.id)]},
+        data={"shown": [str(covered.id), str(bare.id)],
+              f"summary-{covered.id}": [str(writer.id)], f"summary-{bare.id}": [str(presenter.id), str(writer.id)]},
     )
     assert resp.status_code == 302
     assert summary_ids(bare) == [presenter.id, writer.id]
@@ -267,18 +268,32 @@ def test_a_presenter_cannot_write_their_own_summary_and_nothing_is_saved(summary
     course, teacher, presenter, writer, critic, covered, bare = summary_world
     resp = login_as(teacher).post(
         f"/courses/{course.id}/summary-groups",
-        data={f"summary-{covered.id}": [str(writer.id), str(critic.id)], f"summary-{bare.id}": [str(critic.id)]},
+        data={"shown": [str(covered.id), str(bare.id)],
+              f"summary-{covered.id}": [str(writer.id), str(critic.id)], f"summary-{bare.id}": [str(critic.id)]},
     )
     assert resp.status_code == 400
     assert "Cora Critic presents this paper" in text(resp)
     assert summary_ids(covered) == [writer.id] and summary_ids(bare) == []
 
 
+def test_a_presentation_the_page_did_not_show_keeps_its_group(summary_world, login_as):
+    course, teacher, presenter, writer, critic, covered, bare = summary_world
+    resp = login_as(teacher).post(
+        f"/courses/{course.id}/summary-groups", data={"shown": [str(bare.id)], f"summary-{bare.id}": [str(presenter.id)]}
+    )
+    assert resp.status_code == 302
+    assert summary_ids(covered) == [writer.id] and summary_ids(bare) == [presenter.id]
+    # Shown and left empty: the group is cleared on purpose.
+    login_as(teacher).post(f"/courses/{course.id}/summary-groups", data={"shown": [str(covered.id)]})
+    assert summary_ids(covered) == []
+
+
 def test_students_cannot_assign_summary_groups(summary_world, login_as):
     course, teacher, presenter, writer, critic, covered, bare = summary_world
     c = login_as(writer)
     assert c.get(f"/courses/{course.id}/summary-groups").status_code == 403
-    assert c.post(f"/courses/{course.id}/summary-groups", data={f"summary-{bare.id}": [str(writer.id)]}).status_code == 403
+    attempt = {"shown": [str(bare.id)], f"summary-{bare.id}": [str(writer.id)]}
+    assert c.post(f"/courses/{course.id}/summary-groups", data=attempt).status_code == 403
     assert summary_ids(bare) == []
 
 
@@ -511,7 +526,7 @@ def test_moving_a_reviewer_into_a_group_tells_staff_and_the_student(make, login_
     c = login_as(teacher)
     resp = c.post(
         f"/courses/{course.id}/summary-groups",
-        data={f"summary-{presentation.id}": [str(drafter.id)]},
+        data={"shown": [str(presentation.id)], f"summary-{presentation.id}": [str(drafter.id)]},
         follow_redirects=True,
     )
     staff_note = "Dana Drafter no longer reviews this presentation: any draft review started of it is hidden"
@@ -560,7 +575,7 @@ def test_staff_are_told_the_same_whether_or_not_a_draft_exists(make, login_as, c
             make.review(presentation, joiner)
         resp = c.post(
             f"/courses/{course.id}/summary-groups",
-            data={f"summary-{presentation.id}": [str(joiner.id)]},
+            data={"shown": [str(presentation.id)], f"summary-{presentation.id}": [str(joiner.id)]},
             follow_redirects=True,
         )
         notes.append(re.findall(r'<p class="flash flash-warning">(.*?)</p>', text(resp), re.S))
@@ -576,7 +591,7 @@ def test_a_submitted_review_is_named_to_staff(make, login_as, clock):
     make.review(presentation, writer, submitted_at=T0)
     resp = login_as(teacher).post(
         f"/courses/{course.id}/summary-groups",
-        data={f"summary-{presentation.id}": [str(writer.id)]},
+        data={"shown": [str(presentation.id)], f"summary-{presentation.id}": [str(writer.id)]},
         follow_redirects=True,
     )
     assert "Wes Writer had submitted a review of this presentation" in text(resp)

@@ -13,6 +13,7 @@ from domain import schedule, signup
 from models import Course
 
 FIELD = "summary-{}"
+SHOWN = "shown"
 
 
 def _chosen(presentation, student_ids: set[int]) -> list[int]:
@@ -25,6 +26,7 @@ def _chosen(presentation, student_ids: set[int]) -> list[int]:
 
 
 def _render(course: Course, presentations, students, problems=None, status=200):
+    """The summary groups page, with the problems of a refused save by presentation id."""
     return (
         render_template(
             "schedule/summary_groups.html",
@@ -34,6 +36,7 @@ def _render(course: Course, presentations, students, problems=None, status=200):
             students=students,
             problems=problems or {},
             field_name=FIELD,
+            shown_name=SHOWN,
             form=FlaskForm(),
         ),
         status,
@@ -52,22 +55,26 @@ def summary_groups(course_id):
     if not FlaskForm().validate_on_submit():
         abort(400)
     student_ids = {u.id for u in students}
+    # Only the presentations the page showed: one scheduled since keeps its group.
+    shown = set(request.form.getlist(SHOWN))
+    presentations = [p for p in presentations if str(p.id) in shown]
     plans = {p.id: _chosen(p, student_ids) for p in presentations}
     problems = {
         p.id: problem for p in presentations if (problem := schedule.summary_group_problem(p, plans[p.id]))
     }
     if problems:
-        return _render(course, presentations, students, problems, status=400)
+        return _render(course, schedule.summary_groups(course), students, problems, status=400)
     notes = [note for p in presentations for note in schedule.hidden_review_notes(p, plans[p.id])]
 
-    def save():
-        return sum(schedule.set_summary_group(p, plans[p.id], current_user.id) for p in presentations)
+    saved = {}
 
-    changed = []
-    if not committed(lambda: changed.append(save())):
+    def save():
+        saved["changed"] = sum(schedule.set_summary_group(p, plans[p.id], current_user.id) for p in presentations)
+
+    if not committed(save):
         flash(signup.CHANGED_MEANWHILE, "error")
         return redirect(url_for("schedule.summary_groups", course_id=course.id))
-    count = changed[0]
+    count = saved["changed"]
     flash(f"Summary groups saved ({count} changed); the class sees them now.", "success")
     for note in notes:
         flash(note, "warning")
