@@ -101,6 +101,10 @@ class User(UserMixin, db.Model):
     # Secret part of the personal calendar feed URL (calendar apps cannot log in).
     calendar_token: Mapped[str] = mapped_column(String(64), default=new_token, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Site-level permission to create courses (the first account, or granted on the command line).
+    is_instructor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A temporary password was handed out: every page leads to the password form until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     enrollments: Mapped[list["Enrollment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -205,6 +209,8 @@ class Paper(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=PAPER_APPROVED)
     proposed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decision_note: Mapped[str] = mapped_column(String(500), default="")
+    # An approved proposal is kept for its proposer at sign-up until they release it.
+    reservation_released: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     course: Mapped[Course] = relationship()
@@ -960,3 +966,23 @@ class Grade(db.Model):
 
     item: Mapped[GradeItem] = relationship()
     student: Mapped[User] = relationship(foreign_keys=[student_id])
+
+
+# --------------------------------------------------------------------------- one-time credentials
+
+
+class IssuedCredential(db.Model):
+    """A temporary password handed out for a new account, kept until staff download it once
+    (or its owner sets their own password)."""
+
+    __tablename__ = "issued_credentials"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    password: Mapped[str] = mapped_column(String(64))
+    issued_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -1,8 +1,11 @@
-"""Log in, log out, register with a course join code; change one's name and password."""
+"""Log in, log out, register with a course join code; change one's name and password (a
+temporary password first of all); the ``flask create-instructor`` and ``grant-instructor``
+commands."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import click
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -16,9 +19,10 @@ from core.extensions import db, limiter
 from core.passwords import hash_password, needs_rehash, verify_password
 from domain import accounts
 from domain.accounts import find_user_by_email
+from domain.errors import DomainError
 from models import Course, Enrollment, User
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, cli_group=None)
 
 BAD_LOGIN = "Email or password is incorrect."
 
@@ -201,5 +205,54 @@ def account():
             return redirect(url_for("auth.account"))
         password_form.current.errors.append("This is not your current password.")
     return render_template(
-        "auth/account.html", name_form=name_form, password_form=password_form, enrollments=_my_enrollments()
+        "auth/account.html",
+        name_form=name_form,
+        password_form=password_form,
+        enrollments=_my_enrollments(),
+        must_change=user.must_change_password,
     )
+
+
+# Reachable while a temporary password waits to be replaced.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"auth.account", "auth.logout", "static"})
+
+
+@bp.before_app_request
+def temporary_password_first():
+    """Until a temporary password is replaced, every page leads to the password form."""
+    if request.endpoint is None or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.account"))
+    return None
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@bp.cli.command("create-instructor")
+@click.argument("email")
+@click.option("--name", prompt="Name", help="The instructor's display name.")
+@click.password_option(help="At least 10 characters (asked twice when not given).")
+def create_instructor_command(email: str, name: str, password: str) -> None:
+    """Create an account that may create courses."""
+    if len(password) < 10:
+        raise click.ClickException("Use a password of at least 10 characters.")
+    try:
+        user = accounts.create_instructor(email, name, password)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{user.email} may now log in and create courses.")
+
+
+@bp.cli.command("grant-instructor")
+@click.argument("email")
+def grant_instructor_command(email: str) -> None:
+    """Let an existing account create courses."""
+    try:
+        user = accounts.grant_instructor(email)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{user.email} may now create courses.")

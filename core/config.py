@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_FOLDER", None, "where uploaded slides are kept (default instance/uploads)"),
     Setting("PROJECT_STORAGE_DIR", None, "where project documents are kept, outside static/ "
             "(default instance/project_documents)", env="PROJECT_STORAGE_DIR"),
+    Setting("EMAIL_ALLOW_SPECIAL_USE", None, "roster addresses may use special-use domains such as the demo's "
+            "@colloquy.test (default: outside production)", env="EMAIL_ALLOW_SPECIAL_USE", parse=_bool),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "login and registration attempts per client address",
             env="LOGIN_RATE_LIMIT"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "where rate-limit counters live (redis://… when "
@@ -136,6 +138,8 @@ def load_config(instance_path: str) -> dict:
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if config[key] is None:
             config[key] = production
+    if config["EMAIL_ALLOW_SPECIAL_USE"] is None:
+        config["EMAIL_ALLOW_SPECIAL_USE"] = not production
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(Path(instance_path) / "uploads")
     config["PROJECT_STORAGE_DIR"] = config["PROJECT_STORAGE_DIR"] or str(Path(instance_path) / "project_documents")
     return config

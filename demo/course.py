@@ -150,6 +150,7 @@ def _accounts() -> dict:
     accounts = [("instructor", *INSTRUCTOR), ("ta", *TA)]
     accounts += [(n, student_email(n), name) for n, name in enumerate(STUDENT_NAMES, 1)]
     people = {key: User(email=email, display_name=name, password_hash=password_hash) for key, email, name in accounts}
+    people["instructor"].is_instructor = True
     db.session.add_all(people.values())
     db.session.flush()
     return people

@@ -1,4 +1,5 @@
-"""Accounts and course join codes: finding, creating and signing up users (SPEC §1).
+"""Accounts and course join codes: finding, creating and signing up users, the site-level
+instructor permission, and temporary passwords (SPEC §1).
 
 Operations add to the session and flush where an id is needed; the request commits.
 """
@@ -6,13 +7,17 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from core.extensions import db
 from core.passwords import hash_password
-from models import ROLE_STUDENT, Course, Enrollment, User, new_join_code
+from domain.errors import Conflict, NotFound
+from models import ROLE_STUDENT, Course, Enrollment, IssuedCredential, User, new_join_code
 
 _USER_BY_TOKEN = select(User).where(User.session_token == bindparam("token"))
+
+NO_SUCH_ACCOUNT = "No account has this email address."
+ACCOUNT_EXISTS = "An account with this email address already exists."
 
 
 def normalise_email(email: str) -> str:
@@ -30,17 +35,51 @@ def user_by_session_token(token: str) -> Optional[User]:
     return db.session.scalar(_USER_BY_TOKEN, {"token": token})
 
 
-def new_user(email: str, display_name: str, password: str) -> User:
-    """A new account with an argon2id hash of its password, added to the session."""
-    user = User(email=normalise_email(email), display_name=display_name.strip(), password_hash=hash_password(password))
+def new_user(email: str, display_name: str, password: str, temporary: bool = False) -> User:
+    """A new account with an argon2id hash of its password, added to the session.
+
+    The site's first account may create courses; a ``temporary`` password must be replaced at
+    the first login.
+    """
+    first = db.session.scalar(select(User.id).limit(1)) is None
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name.strip(),
+        password_hash=hash_password(password),
+        is_instructor=first,
+        must_change_password=temporary,
+    )
     db.session.add(user)
     return user
 
 
+def create_instructor(email: str, display_name: str, password: str) -> User:
+    """A new account that may create courses; Conflict when the address has an account."""
+    if find_user_by_email(email) is not None:
+        raise Conflict(ACCOUNT_EXISTS)
+    user = new_user(email, display_name, password)
+    user.is_instructor = True
+    db.session.flush()
+    return user
+
+
+def grant_instructor(email: str) -> User:
+    """Let an existing account create courses; NotFound when no account has the address."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise NotFound(NO_SUCH_ACCOUNT)
+    user.is_instructor = True
+    db.session.flush()
+    return user
+
+
 def set_password(user: User, password: str) -> None:
-    """Store a new password and end every session of the user (their token rotates)."""
+    """Store a new password and end every session of the user (their token rotates); a
+    temporary password and its undownloaded credentials are gone with it."""
     user.password_hash = hash_password(password)
+    user.must_change_password = False
     user.rotate_session_token()
+    db.session.execute(delete(IssuedCredential).where(IssuedCredential.user_id == user.id))
 
 
 def course_by_join_code(code: str, enabled_only: bool = False) -> Optional[Course]:

@@ -11,15 +11,16 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Optional
 
+from defusedcsv import csv as safe_csv
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
 from domain import audit, policy
 from domain.accounts import find_user_by_email, new_user, normalise_email
 from domain.errors import Conflict
-from models import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLES, Course, Enrollment, User
+from models import ROLE_INSTRUCTOR, ROLE_STUDENT, ROLES, Course, Enrollment, IssuedCredential, User
 
 MAX_CSV_BYTES = 200_000
 MAX_CSV_ROWS = 1000
@@ -49,16 +50,18 @@ def temporary_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def email_problem(email: str) -> Optional[str]:
-    """Why an e-mail address cannot be used, or None when it is fine."""
+def email_problem(email: str, allow_special_use: bool = False) -> Optional[str]:
+    """Why an e-mail address cannot be used, or None when it is fine; the message says what is
+    wrong with it. ``allow_special_use`` accepts the special-use ``.test`` domains (such as the
+    demo's ``@colloquy.test``), as development and test sites are configured to."""
     if not email:
         return "Email is missing."
     if len(email) > MAX_EMAIL:
         return f"Email is longer than {MAX_EMAIL} characters."
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return f"“{email}” is not a valid email address."
+        validate_email(email, check_deliverability=False, test_environment=allow_special_use)
+    except EmailNotValidError as exc:
+        return f"“{email}” is not a valid email address: {exc}"
     return None
 
 
@@ -86,17 +89,21 @@ def is_last_instructor(enrollment: Enrollment) -> bool:
     return count <= 1
 
 
-def enroll_person(course: Course, name: str, email: str, role: str) -> tuple[Enrollment, Optional[str]]:
+def enroll_person(
+    course: Course, name: str, email: str, role: str, issued_by_id: Optional[int] = None
+) -> tuple[Enrollment, Optional[str]]:
     """Enroll the account with this e-mail, creating it first when new.
 
-    Returns the enrollment and, for a new account, its temporary password (shown once).
+    Returns the enrollment and, for a new account, its temporary password (shown once, kept
+    for one download of the course's credentials, and to be changed at the first login).
     An existing account keeps its own display name.
     """
     user = find_user_by_email(email)
     password = None
     if user is None:
         password = temporary_password()
-        user = new_user(email, name, password)
+        user = new_user(email, name, password, temporary=True)
+        db.session.add(IssuedCredential(course_id=course.id, user=user, password=password, issued_by_id=issued_by_id))
     enrollment = Enrollment(user=user, course=course, role=role)
     db.session.add(enrollment)
     return enrollment, password
@@ -116,7 +123,7 @@ def decode_upload(data: bytes) -> tuple[str, Optional[str]]:
     return text, None
 
 
-def read_roster_csv(course: Course, text: str) -> tuple[list[RosterRow], list[str]]:
+def read_roster_csv(course: Course, text: str, allow_special_use: bool = False) -> tuple[list[RosterRow], list[str]]:
     """Parse and check an uploaded roster; returns ``(rows, file_errors)``.
 
     Columns are ``name,email[,role]``; a first row naming the columns (with ``email`` in it)
@@ -137,7 +144,7 @@ def read_roster_csv(course: Course, text: str) -> tuple[list[RosterRow], list[st
         return [], ["The file has no people in it."]
     if len(records) > MAX_CSV_ROWS:
         return [], [f"The file has {len(records)} rows; upload at most {MAX_CSV_ROWS} at a time."]
-    rows = [_row(n, cells, columns) for n, cells in records]
+    rows = [_row(n, cells, columns, allow_special_use) for n, cells in records]
     _check_against_course(course, rows)
     return rows, []
 
@@ -157,7 +164,7 @@ def _columns(records: list[tuple[int, list[str]]]) -> tuple[tuple[str, ...], lis
     return tuple(header), records[1:], []
 
 
-def _row(line: int, cells: list[str], columns: tuple[str, ...]) -> RosterRow:
+def _row(line: int, cells: list[str], columns: tuple[str, ...], allow_special_use: bool) -> RosterRow:
     """One record as a row, with the problems that show within the row itself."""
     values = dict(zip(columns, (c.strip() for c in cells)))
     row = RosterRow(
@@ -172,7 +179,7 @@ def _row(line: int, cells: list[str], columns: tuple[str, ...]) -> RosterRow:
         row.errors.append("Name is missing.")
     elif len(row.name) > MAX_NAME:
         row.errors.append(f"Name is longer than {MAX_NAME} characters.")
-    problem = email_problem(row.email)
+    problem = email_problem(row.email, allow_special_use)
     if problem:
         row.errors.append(problem)
     if row.role not in ROLES:
@@ -206,11 +213,52 @@ def _check_against_course(course: Course, rows: list[RosterRow]) -> None:
             row.errors.append(f"Already enrolled in this course (as {role}).")
 
 
-def import_rows(course: Course, rows: list[RosterRow]) -> list[tuple[Enrollment, Optional[str]]]:
+def import_rows(
+    course: Course, rows: list[RosterRow], issued_by_id: Optional[int] = None
+) -> list[tuple[Enrollment, Optional[str]]]:
     """Enroll every row (all must be ok); returns each enrollment with its temporary password, if new."""
     if not all(row.ok for row in rows):
         raise ValueError("a roster with errors cannot be imported")
-    return [enroll_person(course, row.name, row.email, row.role) for row in rows]
+    return [enroll_person(course, row.name, row.email, row.role, issued_by_id) for row in rows]
+
+
+# --------------------------------------------------------------------------- one-time credentials
+
+CREDENTIAL_COLUMNS = ("name", "email", "temporary_password")
+
+
+def _pending_credentials(course: Course):
+    return (
+        select(IssuedCredential)
+        .join(User, User.id == IssuedCredential.user_id)
+        .where(IssuedCredential.course_id == course.id, User.must_change_password.is_(True))
+    )
+
+
+def pending_credential_count(course: Course) -> int:
+    """How many temporary passwords of the course still wait for their one download."""
+    return db.session.scalar(select(func.count()).select_from(_pending_credentials(course).subquery()))
+
+
+def take_credentials(course: Course, actor_id: int) -> str:
+    """The course's waiting temporary passwords as CSV (formula-safe), removed as they are read:
+    a second download finds none. The download is audited (without the passwords)."""
+    issued = list(
+        db.session.scalars(
+            _pending_credentials(course).options(selectinload(IssuedCredential.user)).order_by(
+                func.lower(User.display_name), User.id
+            )
+        )
+    )
+    out = io.StringIO()
+    writer = safe_csv.writer(out)
+    writer.writerow(CREDENTIAL_COLUMNS)
+    for credential in issued:
+        writer.writerow((credential.user.display_name, credential.user.email, credential.password))
+    db.session.execute(delete(IssuedCredential).where(IssuedCredential.course_id == course.id))
+    audit.record("roster.credentials_downloaded", course.id, actor_id, accounts=len(issued))
+    db.session.flush()
+    return out.getvalue()
 
 
 # --------------------------------------------------------------------------- the roster page and changes

@@ -1,4 +1,5 @@
-"""Class sessions, presentations placed by staff, their groups and summaries (SPEC §2.2–2.4).
+"""Class sessions, presentations placed by staff, their groups (summary groups assigned in one
+place or by volunteers) and summaries (SPEC §2.2–2.4).
 
 Operations add and flush; the request commits. The database's unique keys (one presentation per
 paper and per slot, one presenting role per student) stay the last word: a plan that passes
@@ -15,11 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from core.extensions import db
 from core.timeutil import default_review_deadline, format_local, local_to_utc
-from domain import audit, signup
+from domain import audit, policy, signup
 from models import (
     MEMBER_PRESENTING,
     MEMBER_SUMMARY,
     PAPER_APPROVED,
+    REVIEW_DRAFT,
     ROLE_STUDENT,
     ClassSession,
     Course,
@@ -33,6 +35,12 @@ from models import (
 
 SESSION_HOLDS_PRESENTATIONS = "This session holds presentations; move or delete them first."
 PRESENTATION_HAS_REVIEWS = "Students have written reviews of this presentation; move it instead of deleting it."
+PRESENTS_IT = "{name} presents this paper, so cannot also write its summary."
+VOLUNTEER_PRESENTS = "You present this paper, so you cannot also write its summary."
+VOLUNTEER_ALREADY = "You already write this presentation's summary."
+VOLUNTEER_FULL = "This summary group is full. Pick another presentation."
+VOLUNTEER_PAST = "This presentation's session has already started."
+VOLUNTEER_NOT_STUDENT = "Only students of this course write summaries."
 
 
 # --------------------------------------------------------------------------- reading the schedule
@@ -222,10 +230,137 @@ def _replace_members(presentation: Presentation, wanted: list[tuple[int, str, in
     )
 
 
+def hidden_review_notes(presentation: Presentation, user_ids) -> list[str]:
+    """For staff, before a group change: what becomes of the reviews of the people joining one
+    of the presentation's groups. Their drafts are told of alike whether one exists or not (a
+    draft is its writer's alone, V1); submitted reviews, which staff see (V2), are named."""
+    if presentation.id is None:
+        return []  # a new presentation has no reviews yet
+    joining = set(user_ids) - presentation.member_ids()
+    if not joining:
+        return []
+    people = list(
+        db.session.execute(
+            select(User.id, User.display_name).where(User.id.in_(joining)).order_by(User.display_name, User.id)
+        )
+    )
+    names = ", ".join(name for _, name in people)
+    notes = [
+        f"{names} no longer review{'s' if len(people) == 1 else ''} this presentation: any draft review "
+        f"started of it is hidden from its writer (kept, not deleted, and back if they leave the group), "
+        f"and their dashboard tells them so."
+    ]
+    submitted = db.session.scalars(
+        select(User.display_name)
+        .join(Review, Review.author_id == User.id)
+        .where(Review.presentation_id == presentation.id, Review.status != REVIEW_DRAFT, User.id.in_(joining))
+        .order_by(User.display_name, User.id)
+    )
+    notes += [
+        f"{name} had submitted a review of this presentation: it is kept and staff still see it; "
+        f"their dashboard tells them it is hidden from them while they are in the group."
+        for name in submitted
+    ]
+    return notes
+
+
 def presentation_delete_blocker(presentation: Presentation) -> Optional[str]:
     """Why the presentation must stay (someone reviewed it), or None when it may be deleted."""
     has_reviews = db.session.scalar(select(func.count(Review.id)).where(Review.presentation_id == presentation.id))
     return PRESENTATION_HAS_REVIEWS if has_reviews else None
+
+
+# --------------------------------------------------------------------------- summary groups
+
+
+def summary_groups(course: Course) -> list[Presentation]:
+    """The course's presentations in schedule order with both groups loaded (for the one page
+    where staff see which lack a summary group and assign them)."""
+    return list(
+        db.session.scalars(
+            select(Presentation)
+            .join(ClassSession, ClassSession.id == Presentation.session_id)
+            .where(Presentation.course_id == course.id)
+            .order_by(ClassSession.starts_at, Presentation.slot, Presentation.id)
+            .options(
+                selectinload(Presentation.paper),
+                selectinload(Presentation.session),
+                selectinload(Presentation.members).joinedload(PresentationMember.user),
+            )
+        )
+    )
+
+
+def lacks_summary_group(presentation: Presentation) -> bool:
+    """Nobody writes the presentation's summary yet."""
+    return not presentation.member_ids(MEMBER_SUMMARY)
+
+
+def summary_group_problem(presentation: Presentation, user_ids) -> Optional[str]:
+    """Why these students cannot be the presentation's summary group, or None."""
+    presenting = presentation.member_ids(MEMBER_PRESENTING) & set(user_ids)
+    if presenting:
+        return PRESENTS_IT.format(name=db.session.get(User, min(presenting)).display_name)
+    return None
+
+
+def set_summary_group(presentation: Presentation, user_ids, actor_id: int) -> bool:
+    """Make these students (in this order) the summary group, keeping the presenters; the
+    change is audited. False when nothing changed."""
+    wanted_summary = list(dict.fromkeys(user_ids))
+    if wanted_summary == [u.id for u in group_members(presentation, MEMBER_SUMMARY)]:
+        return False
+    wanted = [
+        (m.user_id, MEMBER_PRESENTING, m.seat) for m in presentation.members if m.kind == MEMBER_PRESENTING
+    ]
+    wanted += [(uid, MEMBER_SUMMARY, seat) for seat, uid in enumerate(wanted_summary, 1)]
+    _replace_members(presentation, wanted, actor_id)
+    return True
+
+
+def volunteer_problem(course: Course, user, presentation: Presentation, now: datetime) -> Optional[str]:
+    """Why the student cannot volunteer for the presentation's summary group now, or None (a
+    group takes as many writers as a presenting group)."""
+    if not policy.is_student(user, course.id):
+        return VOLUNTEER_NOT_STUDENT
+    if user.id in presentation.member_ids(MEMBER_PRESENTING):
+        return VOLUNTEER_PRESENTS
+    if user.id in presentation.member_ids(MEMBER_SUMMARY):
+        return VOLUNTEER_ALREADY
+    if presentation.session.starts_at <= now:
+        return VOLUNTEER_PAST
+    if len(presentation.member_ids(MEMBER_SUMMARY)) >= max(course.presentation_group_size, 1):
+        return VOLUNTEER_FULL
+    return None
+
+
+def open_summary_groups(course: Course, user, now: datetime) -> list[Presentation]:
+    """Presentations of upcoming sessions the student may volunteer to summarise."""
+    return [p for p in summary_groups(course) if volunteer_problem(course, user, p, now) is None]
+
+
+def volunteer_for_summary(course: Course, user, presentation: Presentation, now: datetime) -> PresentationMember:
+    """Add the student to the summary group in its next seat (audited), or raise Conflict."""
+    problem = volunteer_problem(course, user, presentation, now)
+    if problem:
+        raise signup.SignupError(problem)
+    seats = {m.seat for m in presentation.members if m.kind == MEMBER_SUMMARY}
+    member = PresentationMember(
+        course_id=course.id,
+        user_id=user.id,
+        kind=MEMBER_SUMMARY,
+        seat=next(n for n in range(1, len(seats) + 2) if n not in seats),
+    )
+    presentation.members.append(member)
+    db.session.flush()
+    audit.record(
+        "summary_volunteer",
+        course.id,
+        user.id,
+        presentation_id=presentation.id,
+        summary=[u.id for u in group_members(presentation, MEMBER_SUMMARY)],
+    )
+    return member
 
 
 # --------------------------------------------------------------------------- summary

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 
 from core.extensions import db
 from core.timeutil import default_review_deadline
@@ -21,8 +21,10 @@ from domain.errors import Conflict
 from models import (
     MEMBER_PRESENTING,
     PAPER_APPROVED,
+    ROLE_STUDENT,
     ClassSession,
     Course,
+    Enrollment,
     Paper,
     Presentation,
     PresentationMember,
@@ -38,6 +40,8 @@ SESSION_PAST = "That session has already started; pick a later one."
 GROUPS_OFF = "Presentations in this course are given alone; pick your own paper."
 GROUP_FULL = "That presenting group was just filled. Pick another group or paper."
 WRITES_SUMMARY = "You write this presentation's summary, so you cannot also present it."
+PAPER_RESERVED = "That paper is reserved for the student who proposed it. Pick another paper."
+NOT_YOUR_RESERVATION = "Only the student who proposed the paper can release its reservation."
 CHANGED_MEANWHILE = "Someone else changed the schedule at the same moment. Check it and try again."
 
 
@@ -138,9 +142,61 @@ def free_slots(course: Course, now: datetime) -> list[tuple[ClassSession, list[i
     return result
 
 
-def unclaimed_papers(course: Course) -> list[Paper]:
-    """Approved papers nobody presents yet, by title."""
+def _holding_reservation(course_id: int):
+    """The ids of students enrolled in the course who present nothing yet: a proposer's
+    reservation lasts while they are such a student (and until they release it)."""
+    presenting = select(PresentationMember.user_id).where(
+        PresentationMember.course_id == course_id, PresentationMember.kind == MEMBER_PRESENTING
+    )
+    return select(Enrollment.user_id).where(
+        Enrollment.course_id == course_id, Enrollment.role == ROLE_STUDENT, Enrollment.user_id.not_in(presenting)
+    )
+
+
+def reserved_for(paper: Paper) -> Optional[int]:
+    """The student an approved proposal is kept for at sign-up, or None when anyone may take it.
+
+    A student who proposed a paper and got it approved presents it if they want: the paper is
+    theirs until they release it, sign up for another one, or leave the course.
+    """
+    if paper.status != PAPER_APPROVED or paper.proposed_by_id is None or paper.reservation_released:
+        return None
+    holder = db.session.scalar(
+        _holding_reservation(paper.course_id).where(Enrollment.user_id == paper.proposed_by_id)
+    )
+    return holder
+
+
+def reservation_of(course: Course, user_id: int) -> Optional[Paper]:
+    """The unclaimed approved paper the student proposed and still has reserved, if any."""
+    for paper in db.session.scalars(
+        select(Paper)
+        .where(Paper.course_id == course.id, Paper.proposed_by_id == user_id)
+        .order_by(Paper.title, Paper.id)
+    ):
+        if reserved_for(paper) == user_id and not paper_taken(course.id, paper.id):
+            return paper
+    return None
+
+
+def release_reservation(paper: Paper, user) -> None:
+    """The proposer gives their reserved paper to the class; anyone may claim it from now on."""
+    if reserved_for(paper) != user.id:
+        raise SignupError(NOT_YOUR_RESERVATION)
+    paper.reservation_released = True
+    db.session.flush()
+
+
+def unclaimed_papers(course: Course, user_id: Optional[int] = None) -> list[Paper]:
+    """Approved papers nobody presents yet, by title, without the ones reserved for someone
+    other than ``user_id``."""
     claimed = select(Presentation.paper_id).where(Presentation.course_id == course.id)
+    reserved_elsewhere = and_(
+        Paper.proposed_by_id.is_not(None),
+        Paper.reservation_released.is_(False),
+        Paper.proposed_by_id.in_(_holding_reservation(course.id)),
+        Paper.proposed_by_id != (user_id or 0),
+    )
     return list(
         db.session.scalars(
             select(Paper)
@@ -148,6 +204,7 @@ def unclaimed_papers(course: Course) -> list[Paper]:
                 Paper.course_id == course.id,
                 Paper.status == PAPER_APPROVED,
                 Paper.id.not_in(claimed),
+                not_(reserved_elsewhere),
             )
             .order_by(Paper.title)
         )
@@ -166,6 +223,8 @@ def claim_problem(course: Course, user, paper_id: int, session_id: int, slot: in
     paper = db.session.get(Paper, paper_id)
     if paper is None or paper.course_id != course.id or paper.status != PAPER_APPROVED:
         return NO_SUCH_PAPER
+    if reserved_for(paper) not in (None, user.id):
+        return PAPER_RESERVED
     session = db.session.get(ClassSession, session_id)
     if session is None or session.course_id != course.id or not 1 <= slot <= session.slots:
         return NO_SUCH_SLOT

@@ -68,7 +68,7 @@ def test_every_post_route_refuses_a_request_without_csrf_token(make_app):
 def test_csrf_token_is_accepted_when_sent(make_app):
     secured = make_app(WTF_CSRF_ENABLED=True)
     with secured.app_context():
-        email = Factory().user().email
+        email = Factory().user(instructor=True).email
     c = secured.test_client()
     log_in_with_token(c, email)
     token = CSRF_META.search(c.get("/").get_data(as_text=True)).group(1)

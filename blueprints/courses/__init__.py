@@ -6,4 +6,4 @@ from domain import roster
 bp = Blueprint("courses", __name__)
 bp.add_app_template_filter(roster.role_label, "role_label")
 
-from blueprints.courses import home, members, settings  # noqa: E402,F401  (routes)
+from blueprints.courses import dashboard, home, members, settings  # noqa: E402,F401  (routes)

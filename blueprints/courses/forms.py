@@ -1,6 +1,9 @@
 """The forms of the course pages."""
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -9,20 +12,25 @@ from wtforms import (
     FloatField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from core.timeutil import is_valid_zone
 from domain import roster
-from domain.courses import SETTINGS_FIELDS
+from domain.courses import KEEP_INSTANTS, KEEP_LOCAL_TIMES, SETTINGS_FIELDS
 from domain.review_form import parse_review_form
 from models import ROLE_STUDENT, ROLES
 
 ROLE_CHOICES = [SelectChoice(r, roster.role_label(r)) for r in ROLES]
+
+# The IANA zones the picker offers (the browser filters them as the name is typed).
+ZONE_NAMES = tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+ZONE_LIST_ID = "iana-zones"
 
 
 def _valid_zone(form, field):
@@ -31,21 +39,29 @@ def _valid_zone(form, field):
         raise ValidationError("Use an IANA time zone name such as America/New_York or Europe/Berlin.")
 
 
-class CourseBasicsForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    term = StringField("Term", validators=[Length(max=60)], description="For example: Spring 2026.")
-    timezone = StringField(
+def _zone_field(**render_kw) -> StringField:
+    """The time zone as a searchable picker over the IANA zones (a datalist)."""
+    return StringField(
         "Time zone",
         default="UTC",
         validators=[DataRequired(), Length(max=64), _valid_zone],
-        description="Deadlines and sessions are shown in this zone (IANA name, e.g. America/New_York).",
+        description="Deadlines and sessions are shown in this zone. Type to search, e.g. New_York or Berlin.",
+        render_kw={"list": ZONE_LIST_ID, "autocomplete": "off", "spellcheck": "false", **render_kw},
     )
+
+
+class CourseBasicsForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    term = StringField("Term", validators=[Length(max=60)], description="For example: Spring 2026.")
+    timezone = _zone_field()
 
 
 class CourseForm(CourseBasicsForm):
     code = StringField(
         "Course code", validators=[DataRequired(), Length(max=40)], description="For example: CS 598."
     )
+    # A new course starts in the creator's browser zone (static/js/browser_zone.js); UTC without script.
+    timezone = _zone_field(**{"data-browser-zone": "fill"})
 
 
 def _bounded(field_class, label, low, high, unit="", **kw):
@@ -77,6 +93,15 @@ class SettingsForm(CourseBasicsForm):
         FloatField, "Similarity threshold", 0.05, 0.95,
         render_kw={"step": "0.01"}, description="Pairs of reviews more similar than this are flagged to staff.",
     )
+    zone_change = RadioField(
+        "When the time zone changes",
+        choices=[
+            SelectChoice(KEEP_LOCAL_TIMES, "Keep the local times (a 14:00 session stays at 14:00 in the new zone)"),
+            SelectChoice(KEEP_INSTANTS, "Keep the moments (a 14:00 session shows at whatever hour that is in the new zone)"),
+        ],
+        default=KEEP_LOCAL_TIMES,
+    )
+    zone_change_confirmed = HiddenField(default="")
     review_form = TextAreaField(
         "Review form",
         render_kw={"rows": 8},
@@ -106,11 +131,17 @@ class JoinForm(FlaskForm):
     )
 
 
+def usable_email(form, field):
+    """An address the roster accepts (special-use domains where the site allows them)."""
+    field.data = (field.data or "").strip()
+    problem = roster.email_problem(field.data, current_app.config["EMAIL_ALLOW_SPECIAL_USE"])
+    if problem:
+        raise ValidationError(problem)
+
+
 class AddMemberForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=roster.MAX_NAME)])
-    email = EmailField(
-        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=roster.MAX_EMAIL)]
-    )
+    email = EmailField("Email", validators=[DataRequired(), usable_email])
     role = SelectField("Role", choices=ROLE_CHOICES, default=ROLE_STUDENT)
 
 

@@ -1,4 +1,4 @@
-"""The dashboard, creating a course, a course's home page, and joining with the code."""
+"""A course's home page, and joining with the code."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
@@ -6,32 +6,9 @@ from flask_login import current_user, login_required
 
 from blueprints.common import committed, course_or_404
 from blueprints.courses import bp
-from blueprints.courses.forms import CourseForm, JoinForm
-from core.extensions import db
+from blueprints.courses.forms import JoinForm
 from core.timeutil import now_utc
 from domain import accounts, course_home, courses, policy, roster
-
-
-@bp.route("/")
-@login_required
-def dashboard():
-    """The courses the user is enrolled in, and a form to create one."""
-    return render_template("courses/dashboard.html", rows=courses.courses_of(current_user.id), form=CourseForm())
-
-
-@bp.route("/courses/new", methods=["POST"])
-@login_required
-def create():
-    """Create a course; its creator becomes its instructor."""
-    form = CourseForm()
-    if not form.validate_on_submit():
-        return render_template("courses/dashboard.html", rows=courses.courses_of(current_user.id), form=form)
-    course = courses.create_course(
-        current_user.id, form.code.data, form.title.data, form.term.data, form.timezone.data
-    )
-    db.session.commit()
-    flash(f"Course {course.code} created. You are its instructor.", "success")
-    return redirect(url_for("courses.home", course_id=course.id))
 
 
 @bp.route("/courses/<int:course_id>")

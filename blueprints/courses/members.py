@@ -2,8 +2,9 @@
 changes and removal (instructor)."""
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from blueprints.common import committed, course_or_404, found_or_404
 from blueprints.courses import bp
@@ -39,6 +40,7 @@ def _render_roster(course: Course, add_form=None, import_form=None, created=None
         add_form=add_form or AddMemberForm(formdata=None),
         import_form=import_form or ImportForm(formdata=None),
         created=created,
+        pending_credentials=roster.pending_credential_count(course) if policy.can_manage_course(current_user, course.id) else 0,
     )
     return no_store(make_response((response, status))) if created else (response, status)
 
@@ -59,7 +61,9 @@ def add_member(course_id):
     if not form.validate_on_submit():
         return _render_roster(course, add_form=form)
     if not roster.is_enrolled_email(course, form.email.data):
-        enrollment, password = roster.enroll_person(course, form.name.data, form.email.data, form.role.data)
+        enrollment, password = roster.enroll_person(
+            course, form.name.data, form.email.data, form.role.data, issued_by_id=current_user.id
+        )
         if committed():
             user = enrollment.user
             flash(f"{user.display_name} is enrolled as {roster.role_label(enrollment.role)}.", "success")
@@ -124,6 +128,11 @@ def _after_roster_change(course: Course) -> str:
     return url_for("courses.dashboard")
 
 
+def _special_use_allowed() -> bool:
+    """Whether this site accepts special-use e-mail domains (development and tests)."""
+    return current_app.config["EMAIL_ALLOW_SPECIAL_USE"]
+
+
 def _render_preview(course: Course, csv_text: str, rows, file_errors, status=200):
     """The import preview: every row with its problems, and a confirm button when there are none."""
     confirm = ConfirmImportForm(formdata=None, csv_text=csv_text)
@@ -154,7 +163,7 @@ def import_preview(course_id):
     if error:
         form.roster_file.errors.append(error)
         return _render_roster(course, import_form=form)
-    rows, file_errors = roster.read_roster_csv(course, text)
+    rows, file_errors = roster.read_roster_csv(course, text, _special_use_allowed())
     return _render_preview(course, text, rows, file_errors)
 
 
@@ -167,17 +176,40 @@ def import_confirm(course_id):
     if not form.validate_on_submit():
         flash("Upload the roster file again.", "error")
         return redirect(url_for("courses.roster", course_id=course.id))
-    rows, file_errors = roster.read_roster_csv(course, form.csv_text.data)
+    rows, file_errors = roster.read_roster_csv(course, form.csv_text.data, _special_use_allowed())
     if not file_errors and all(r.ok for r in rows):
-        imported = roster.import_rows(course, rows)
+        imported = roster.import_rows(course, rows, issued_by_id=current_user.id)
         if committed():
             created = [(enrollment.user, password) for enrollment, password in imported if password]
             flash(f"Imported {len(imported)} people ({len(created)} new accounts).", "success")
             return no_store(
                 make_response(
-                    render_template("courses/import_done.html", course=course, imported=imported, created=created)
+                    render_template(
+                        "courses/import_done.html",
+                        course=course,
+                        imported=imported,
+                        created=created,
+                        pending_credentials=roster.pending_credential_count(course),
+                    )
                 )
             )
-        rows, file_errors = roster.read_roster_csv(course, form.csv_text.data)  # what changed meanwhile
+        rows, file_errors = roster.read_roster_csv(course, form.csv_text.data, _special_use_allowed())  # what changed meanwhile
     flash("The roster has problems now (it may have changed since the preview). Nothing was imported.", "error")
     return _render_preview(course, form.csv_text.data, rows, file_errors, status=409)
+
+
+@bp.route("/courses/<int:course_id>/roster/credentials.csv", methods=["POST"])
+@login_required
+def download_credentials(course_id):
+    """The new accounts' temporary passwords as CSV, once: downloading removes them (instructor)."""
+    course = course_or_404(course_id, need="instructor")
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if not roster.pending_credential_count(course):
+        flash("No temporary passwords are waiting: they were downloaded already, or their owners set their own.", "error")
+        return redirect(url_for("courses.roster", course_id=course.id))
+    body = roster.take_credentials(course, current_user.id)
+    db.session.commit()
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="credentials-{course.id}.csv"'
+    return no_store(response)

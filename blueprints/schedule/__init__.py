@@ -7,4 +7,4 @@ from domain.schedule import group_members
 bp = Blueprint("schedule", __name__)
 bp.add_app_template_global(group_members, "group_members")
 
-from blueprints.schedule import calendar, presentations, sessions, signup  # noqa: E402,F401  (routes)
+from blueprints.schedule import calendar, presentations, sessions, signup, summaries  # noqa: E402,F401  (routes)

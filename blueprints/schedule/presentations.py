@@ -86,8 +86,11 @@ def _save_presentation_form(course: Course, presentation: Presentation, heading:
         plan = form.plan(course)
         problems = schedule.presentation_problems(course, presentation, plan)
         if not problems:
+            notes = schedule.hidden_review_notes(presentation, plan.presenters + plan.summarizers)
             if committed(lambda: schedule.save_presentation(course, presentation, plan, current_user.id)):
                 flash("Presentation saved; the class sees the change now.", "success")
+                for note in notes:
+                    flash(note, "warning")
                 return _to_presentation(course, presentation)
             problems = schedule.presentation_problems(course, presentation, plan) or {
                 "placement": signup.CHANGED_MEANWHILE

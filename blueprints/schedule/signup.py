@@ -7,13 +7,14 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from blueprints.common import committed, course_or_404, presentation_or_404
+from blueprints.common import committed, course_or_404, of_course_or_404, presentation_or_404
 from blueprints.schedule import bp
 from blueprints.schedule.forms import SignupForm, parse_placement, placement_value
+from core.extensions import db
 from core.timeutil import now_utc
-from domain import policy, signup
+from domain import policy, schedule, signup
 from domain.schedule import session_label
-from models import Course
+from models import Course, Paper
 
 
 @bp.route("/courses/<int:course_id>/signup", methods=["GET", "POST"], endpoint="signup")
@@ -39,13 +40,16 @@ def signup_page(course_id):
         else:
             flash(f"You present “{presentation.paper.title}”. See you there!", "success")
             return redirect(url_for("schedule.presentation", course_id=course.id, presentation_id=presentation.id))
-    _fill_signup_choices(form, course, now)
+    reserved = signup.reservation_of(course, current_user.id) if may_sign_up and mine is None else None
+    _fill_signup_choices(form, course, now, reserved)
     return (
         render_template(
             "schedule/signup.html",
             course=course,
             form=form,
             mine=mine,
+            reserved=reserved,
+            summary_openings=schedule.open_summary_groups(course, current_user, now) if may_sign_up else [],
             groups=signup.open_groups(course, now) if mine is None else [],
             can_sign_up=may_sign_up,
         ),
@@ -53,11 +57,19 @@ def signup_page(course_id):
     )
 
 
-def _fill_signup_choices(form: SignupForm, course: Course, now: datetime) -> None:
-    """What is still free: unclaimed approved papers and free slots of upcoming sessions."""
-    form.paper_id.choices = [(0, "Choose a paper…")] + [
-        (p.id, f"{p.title} ({p.topic})" if p.topic else p.title) for p in signup.unclaimed_papers(course)
-    ]
+def _paper_choice(paper: Paper, reserved) -> tuple[int, str]:
+    label = f"{paper.title} ({paper.topic})" if paper.topic else paper.title
+    return paper.id, f"{label} — reserved for you" if reserved is not None and paper.id == reserved.id else label
+
+
+def _fill_signup_choices(form: SignupForm, course: Course, now: datetime, reserved=None) -> None:
+    """What is still free: unclaimed approved papers (without others' reservations, with the
+    student's own first) and free slots of upcoming sessions."""
+    papers = signup.unclaimed_papers(course, current_user.id)
+    papers.sort(key=lambda p: reserved is None or p.id != reserved.id)
+    form.paper_id.choices = [(0, "Choose a paper…")] + [_paper_choice(p, reserved) for p in papers]
+    if reserved is not None and not form.paper_id.raw_data:
+        form.paper_id.data = reserved.id
     form.placement.choices = [("", "Choose a slot…")] + [
         (placement_value(s, n), f"{session_label(s, course)} — slot {n}")
         for s, free in signup.free_slots(course, now)
@@ -83,3 +95,21 @@ def join(course_id, presentation_id):
         return redirect(url_for("schedule.signup", course_id=course.id))
     flash(f"You joined the group presenting “{presentation.paper.title}”.", "success")
     return redirect(url_for("schedule.presentation", course_id=course.id, presentation_id=presentation.id))
+
+
+@bp.route("/courses/<int:course_id>/signup/release/<int:paper_id>", methods=["POST"])
+@login_required
+def release(course_id, paper_id):
+    """The student who proposed an approved paper releases its reservation to the class."""
+    course = course_or_404(course_id)
+    paper = of_course_or_404(Paper, course, paper_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        signup.release_reservation(paper, current_user)
+    except signup.SignupError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("schedule.signup", course_id=course.id))
+    db.session.commit()
+    flash(f"“{paper.title}” is no longer reserved for you: anyone may sign up for it now.", "success")
+    return redirect(url_for("schedule.signup", course_id=course.id))

@@ -335,11 +335,20 @@ def answer(room, user, change, now, question_id, outcome, text=""):
 OPEN_STATES = (Q_PENDING, Q_QUEUED, Q_LIVE)
 
 
+def _audit_moderation(kind: str, room: PanelRoom, user, subject_id: Optional[int], **detail) -> None:
+    """A moderator's action in the course's integrity audit log (SPEC §3.4)."""
+    audit.record(
+        kind, room.presentation.course_id, user.id, subject_id=subject_id, presentation_id=room.presentation_id,
+        **detail,
+    )
+
+
 def approve(room, user, change, now, question_id, version):
     """Pending → queued."""
     question = _moderated_question(room, user, change, question_id, version, (Q_PENDING,))
     _set_state(question, change, Q_QUEUED)
     question.approved_at = now
+    _audit_moderation("panel_question_approved", room, user, question.asker_id, question_id=question.id)
     return {"question_id": question.id}
 
 
@@ -348,6 +357,9 @@ def dismiss(room, user, change, now, question_id, version, reason=""):
     question = _moderated_question(room, user, change, question_id, version, OPEN_STATES)
     _set_state(question, change, Q_DISMISSED)
     question.dismiss_reason = reason or ""
+    _audit_moderation(
+        "panel_question_dismissed", room, user, question.asker_id, question_id=question.id, reason=reason or ""
+    )
     message = reason or "A moderator took your question out of the queue."
     change.notices.append(Notice(question.asker_id, "dismissed", message, question.id))
     return {"question_id": question.id}
@@ -357,15 +369,8 @@ def edit(room, user, change, now, question_id, version, text):
     """Reword a question; the asker's original is kept (and both go to the audit log)."""
     question = _moderated_question(room, user, change, question_id, version, OPEN_STATES)
     change.touch(question)
-    audit.record(
-        "panel_question_edited",
-        room.presentation.course_id,
-        user.id,
-        subject_id=question.asker_id,
-        presentation_id=room.presentation_id,
-        question_id=question.id,
-        before=question.text,
-        after=text,
+    _audit_moderation(
+        "panel_question_edited", room, user, question.asker_id, question_id=question.id, before=question.text, after=text
     )
     question.original_text = question.original_text or question.text
     question.text = text
@@ -388,6 +393,9 @@ def merge(room, user, change, now, question_id, version, into_id):
     _set_state(question, change, Q_MERGED)
     question.merged_into_id = target.id
     change.touch(target)
+    _audit_moderation(
+        "panel_question_merged", room, user, question.asker_id, question_id=question.id, into_question_id=target.id
+    )
     return {"question_id": question.id, "into_id": target.id}
 
 
@@ -459,6 +467,7 @@ def mute(room, user, change, now, user_id):
         raise PanelError("invalid", "Moderators cannot be muted.")
     if not policy.is_muted(target, room):
         db.session.add(RoomMute(room_id=room.id, user_id=target.id, muted_by_id=user.id))
+        _audit_moderation("panel_participant_muted", room, user, target.id, room_role=target_role)
         change.notices.append(
             Notice(target.id, "muted", "A moderator muted you: you can no longer ask or vote here.")
         )

@@ -8,6 +8,7 @@ event the same membership, authorship, mute, extension or own-review question is
 parameter: ``now`` is passed in, so tests are plain tables of viewer × moment × expected.
 """
 from domain.policy.membership import (  # noqa: F401
+    can_create_course,
     can_edit_schedule,
     can_manage_course,
     course_role,

@@ -111,6 +111,11 @@ def can_edit_schedule(user, course_id: int) -> bool:
     return is_staff(user, course_id)
 
 
+def can_create_course(user) -> bool:
+    """Creating a course: accounts holding the site-level instructor permission."""
+    return _user_id(user) is not None and bool(user.is_instructor)
+
+
 
 
 def students_except(course_id: int, excluded_user_ids) -> list[User]:

@@ -52,13 +52,14 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 class Factory:
     """Builds consistent course data with sensible defaults; every method commits."""
 
-    def user(self, name: str | None = None, email: str | None = None) -> User:
+    def user(self, name: str | None = None, email: str | None = None, instructor: bool = False) -> User:
         n = next(_seq)
         name = name or f"User {n}"
         user = User(
             email=email or f"user{n}@example.edu",
             display_name=name,
             password_hash=_PASSWORD_HASH,
+            is_instructor=instructor,
         )
         db.session.add(user)
         db.session.commit()
