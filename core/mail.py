@@ -45,11 +45,12 @@ def init_app(app: Flask) -> None:
 
 
 def _message(email: Email) -> Message:
-    return Message(
+    message = Message(
         subject=email.subject, recipients=[email.to], body=email.text, html=email.html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"], msgId=email.message_id,
-        extra_headers=dict(email.headers),
+        sender=current_app.config["MAIL_DEFAULT_SENDER"], extra_headers=dict(email.headers),
     )
+    message.msgId = email.message_id  # stable: a copy sent again after a crash can be folded
+    return message
 
 
 def _classify(error: Exception) -> SendFailed:
