@@ -99,10 +99,10 @@ def _send_one(row, worker: str, now: datetime) -> str:
     return "sent"
 
 
-def send_due(now: datetime, worker: Optional[str] = None) -> dict[str, int]:
-    """Claim the due e-mails (committed), then send each and commit its outcome."""
+def send_due(now: datetime, worker: Optional[str] = None, batch: int = 50) -> dict[str, int]:
+    """Claim up to ``batch`` due e-mails (committed), then send each and commit its outcome."""
     worker = worker or worker_name()
-    claimed = delivery.claim(now, worker)
+    claimed = delivery.claim(now, worker, batch)
     db.session.commit()
     counts: dict[str, int] = {}
     for row in claimed:
@@ -123,13 +123,13 @@ def _committed_step(step, now: datetime):
         return None
 
 
-def run_due(now: Optional[datetime] = None, worker: Optional[str] = None) -> dict:
+def run_due(now: Optional[datetime] = None, worker: Optional[str] = None, batch: int = 50) -> dict:
     """One run of the sender at ``now``: reminders, dispatch, e-mails (in an app context)."""
     now = now or now_utc()
     with current_app.test_request_context(base_url=current_app.config["NOTIFY_BASE_URL"]):
         queued = _committed_step(reminders.queue_due, now)
         dispatched = _committed_step(outbox.dispatch_due, now)
-        emails = send_due(now, worker)
+        emails = send_due(now, worker, batch)
     return {"queued": queued or 0, "dispatched": dispatched or {}, "emails": emails}
 
 
