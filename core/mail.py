@@ -44,8 +44,18 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
 
 
+class _Message(Message):
+    """Flask-Mail's message folded at RFC 5322's 998 characters: a long unsubscribe link stays
+    as written for mail clients instead of being RFC 2047-encoded to fit 78."""
+
+    def _message(self):
+        msg = super()._message()
+        msg.policy = msg.policy.clone(max_line_length=998)  # RFC 5322's limit, not 78
+        return msg
+
+
 def _message(email: Email) -> Message:
-    message = Message(
+    message = _Message(
         subject=email.subject, recipients=[email.to], body=email.text, html=email.html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"], extra_headers=dict(email.headers),
     )

@@ -143,6 +143,7 @@ def test_message_recipients_headers_links_and_time_zone(world, client, smtp):
     assert message.header("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
     unsubscribe = message.header("List-Unsubscribe").strip("<>")
     assert unsubscribe.startswith("https://colloquy.example.edu/notifications/unsubscribe/")
+    assert f"List-Unsubscribe: <{unsubscribe}>".encode() in message.raw  # as written, not encoded
     link = f"https://colloquy.example.edu/courses/{p.course_id}/presentations/{p.id}/review"
     assert link in message.text and f'href="{link}"' in message.html
     # The deadline in the course's zone, named: 7 March 2026 is before the DST change (EST).

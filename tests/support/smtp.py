@@ -20,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    raw: bytes = b""
 
     def header(self, name: str) -> str:
         return str(self.message[name] or "")
@@ -59,8 +60,9 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.failures:
             return self.failures.pop(0)
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        raw = envelope.original_content or envelope.content
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, raw))
         return "250 Message accepted for delivery"
 
 
