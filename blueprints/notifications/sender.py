@@ -136,7 +136,7 @@ def run_due(now: Optional[datetime] = None, worker: Optional[str] = None, batch:
 def _loop(app: Flask) -> None:
     """Run the sender every NOTIFY_INTERVAL seconds for as long as the server runs."""
     while True:
-        with app.app_context(), event_context("notify.run_due", "-"):
+        with app.app_context(), event_context("notify.run_due"):
             try:
                 run_due()
             except Exception:  # a bad run must not stop the loop; it is logged and retried

@@ -34,6 +34,8 @@ from models import (
 LONGEST = timedelta(hours=max(hours for _, hours in REMINDER_WINDOWS))
 # Releases are announced for this long after they happen (a server that was down catches up).
 RELEASE_LOOKBACK = timedelta(days=7)
+# Milestones whose deadline passed this long ago may still have a group on an extension.
+EXTENSION_LOOKBACK = timedelta(days=14)
 
 
 def reminder_window(deadline: datetime, now: datetime) -> Optional[str]:
@@ -110,7 +112,7 @@ def _summary_reminders(now: datetime) -> int:
 
 def _milestone_reminders(now: datetime) -> int:
     written = 0
-    for milestone in db.session.scalars(select(Milestone).where(Milestone.deadline > now - LONGEST * 7)):
+    for milestone in db.session.scalars(select(Milestone).where(Milestone.deadline > now - EXTENSION_LOOKBACK)):
         submitted = set(db.session.scalars(
             select(MilestoneSubmission.group_id).where(MilestoneSubmission.milestone_id == milestone.id)))
         groups = db.session.scalars(select(ProjectGroup).where(ProjectGroup.course_id == milestone.course_id))
