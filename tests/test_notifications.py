@@ -18,6 +18,7 @@ from domain.notifications import delivery, outbox, preferences
 from domain.notifications.announcements import announce
 from domain.notifications.outbox import notify
 from models import (
+    MEMBER_SUMMARY,
     DeliveryAttempt,
     DeliveryState,
     EmailDelivery,
@@ -26,7 +27,7 @@ from models import (
     NotificationPreference,
     NotifyChannel,
     NotifyMode,
-    Review,
+    PresentationMember,
 )
 from tests.support.apps import FreshRequestClient, app_config, fresh_tables
 from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, T0, Factory, login
@@ -400,3 +401,41 @@ def test_without_a_mail_server_e_mails_are_written_to_the_instance_folder(tmp_pa
         [written] = list((tmp_path / "mail").glob("*.eml"))
         text = written.read_text()
         assert f"To: {student.email}" in text and "Welcome" in text and "List-Unsubscribe" in text
+
+
+# --------------------------------------------------------------------------- the hooks, through their operations
+
+
+def test_opening_a_panel_room_tells_the_class_once(app, make, clock, smtp):
+    from tests.support.panel import PanelCast, apply, new_cid
+
+    cast = PanelCast(app, make)
+    apply("phase", cast.room.id, cast.instructor, new_cid(), {"phase": "presenting"})
+    apply("phase", cast.room.id, cast.instructor, new_cid(), {"phase": "panel"})  # not a second opening
+    run(T0)
+    told = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "room_opened",
+                                                                     Notification.state == NoticeState.DELIVERED)))
+    everyone = {u.id for u in (cast.ta, cast.presenter, cast.summarizer, *cast.critics)}
+    assert told == everyone  # the class, not the instructor who opened it
+    assert [m.header("Subject").endswith("is open") for m in smtp.to(cast.critics[0].email)].count(True) == 1
+
+
+def test_moving_a_session_tells_its_presenters_and_summary_writers(world, make, smtp):
+    from core.timeutil import local
+    from domain import schedule
+
+    summary = make.member(world["course"], ROLE_STUDENT, name="Sue Summary")
+    p = world["p"]
+    db.session.add(PresentationMember(course_id=p.course_id, presentation_id=p.id, user_id=summary.id,
+                                      kind=MEMBER_SUMMARY, seat=1))
+    db.session.commit()
+    session = p.session
+    later = local(session.starts_at + timedelta(days=1), "America/New_York")
+    schedule.save_session(world["course"], session, later.date(), later.time(), duration_minutes=90, room="Room 1",
+                          title="", slots=2)
+    db.session.commit()
+    run(T0)
+    moved = [m for m in smtp.messages if "has moved" in m.header("Subject")]
+    assert sorted(m.rcpt_tos[0] for m in moved) == sorted([world["presenter"].email, summary.email])
+    assert "(America/New_York)" in moved[0].text
+
