@@ -15,7 +15,7 @@ from domain import reviewing
 from domain.grades import posting
 from domain.notifications import events
 from domain.notifications.announcements import announce
-from domain.notifications.outbox import dispatch_due, notify
+from domain.notifications.outbox import notify
 from domain.project import proposals
 from models import (
     FEEDBACK_SUBMITTED,
@@ -39,7 +39,7 @@ from models import (
     ProjectTalk,
 )
 from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, T0
-from tests.test_notifications import STEP, app, run, smtp  # noqa: F401  (fixtures)
+from tests.test_notifications import app, run, smtp  # noqa: F401  (app and smtp are fixtures)
 
 REVIEW_TEXT = "UNIQUE-REVIEW-TEXT-nine-attention-heads"
 FEEDBACK_TEXT = "UNIQUE-FEEDBACK-TEXT-slides-too-dense"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from blueprints.notifications.sender import build_email, run_due, worker_name
+from blueprints.notifications.sender import build_email, run_due
 from core import mail
 from core.extensions import db
 from domain import reviewing
@@ -30,7 +30,7 @@ from models import (
     PresentationMember,
 )
 from tests.support.apps import FreshRequestClient, app_config, fresh_tables
-from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, T0, Factory, login
+from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, T0, Factory
 from tests.support.smtp import SMTPServer
 
 UTC = timezone.utc
