@@ -155,7 +155,7 @@ def test_message_recipients_headers_links_and_time_zone(world, client, smtp):
     answer = client.post(urlsplit(unsubscribe).path, data={"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200
     assert preferences.mode_for(b.id, "extension_granted", NotifyChannel.EMAIL) == NotifyMode.OFF
-    assert client.post("/notifications/unsubscribe/forged-token").status_code == 404
+    assert client.post("/notifications/unsubscribe/forged-token").status_code == 400
     reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=5), "still ill", world["staff"].id)
     db.session.commit()
     run(T0 + timedelta(hours=1))

@@ -126,7 +126,7 @@ def unsubscribe(token):
     """Turn the e-mail types of a signed link off (POST), after a confirmation page (GET)."""
     found = read_unsubscribe_token(token)
     if found is None:
-        abort(404)
+        abort(400)  # not a link we signed: the signature is this route's proof instead of a CSRF token
     user_id, kinds = found
     labels = [KINDS[k].label for k in kinds]
     if request.method == "POST":
