@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from core import errors, logging, security, server, templating
+from core import errors, logging, mail, security, server, templating
 from core.config import load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from domain.accounts import user_by_session_token
@@ -45,6 +45,7 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     _init_socketio(app)
 
+    mail.init_app(app)
     security.init_app(app, load_user=user_by_session_token)
     errors.init_app(app)
     templating.init_app(app)
@@ -79,11 +80,13 @@ def _init_socketio(app):
 
 
 def _register_blueprints(app):
-    from blueprints import auth, common, courses, gradebook, integrity, panel, papers, project, reviews, schedule, search
+    from blueprints import (
+        auth, common, courses, gradebook, integrity, notifications, panel, papers, project, reviews, schedule, search,
+    )
 
     common.init_app(app)
 
-    for module in (auth, courses, papers, schedule, reviews, integrity, search, project, gradebook, panel):
+    for module in (auth, courses, papers, schedule, reviews, integrity, search, project, gradebook, panel, notifications):
         app.register_blueprint(module.bp)
     panel.init_socketio(socketio)
 
@@ -108,8 +111,11 @@ def _register_commands(app):
 def serve():
     """Serve the app with the configured async mode (eventlet by default)."""
     import demo.cli
+    from blueprints.notifications import start_in_server
 
-    server.serve(create_app(), banner=demo.cli.banner)
+    app = create_app()
+    start_in_server(app)
+    server.serve(app, banner=demo.cli.banner)
 
 
 if __name__ == "__main__":

@@ -986,3 +986,158 @@ class IssuedCredential(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+# --------------------------------------------------------------------------- notifications (SPEC §7)
+
+class NotifyMode(StrEnum):
+    """How a person wants one type of notification on one channel."""
+
+    NOW = "now"
+    DIGEST = "digest"
+    OFF = "off"
+
+
+class NotifyChannel(StrEnum):
+    """Where a notification reaches its recipient."""
+
+    IN_APP = "in_app"
+    EMAIL = "email"
+
+
+class NoticeState(StrEnum):
+    """A notification is queued until dispatched, then shown in-app, or cancelled by the policy."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """An e-mail in the outbox: due, claimed by a sender, and its outcome."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    SKIPPED = "skipped"  # nothing left to say when it was due (the policy or the preferences)
+
+
+class Announcement(db.Model):
+    """A staff announcement to a course; an important one always goes by e-mail."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class EmailDelivery(db.Model):
+    """One e-mail in the outbox (a single notice or a daily digest), claimed and sent once."""
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_email_delivery_key"),
+        Index("ix_email_deliveries_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    # The notification type for the staff log, or "digest".
+    kind: Mapped[str] = mapped_column(String(40))
+    # "n<notification id>.<arm>" for a single notice, "digest:<local date>" for a digest.
+    key: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(10), default=DeliveryState.PENDING)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str] = mapped_column(String(80), default="")
+    # A claim that outlived its lease was taken over once; a second lapse gives up (at most twice sent).
+    reclaimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    message_id: Mapped[str] = mapped_column(String(200), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    user: Mapped[User] = relationship()
+    notifications: Mapped[list["Notification"]] = relationship(back_populates="delivery", order_by="Notification.id")
+
+
+class Notification(db.Model):
+    """One event for one recipient (the outbox row written with the change that caused it)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "subject_type", "subject_id", "dedupe_key", name="uq_notification_event"),
+        Index("ix_notifications_due", "state", "due_at"),
+        Index("ix_notifications_inbox", "user_id", "state", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    # What distinguishes two events of one kind on one subject (a reminder's window and deadline).
+    dedupe_key: Mapped[str] = mapped_column(String(120), default="")
+    # Only ids and labels of the event itself; the text is rendered through the policy when sent.
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    important: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(10), default=NoticeState.QUEUED)
+    # Not dispatched before this: a second change inside the merge window pushes it on.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    dispatched_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    shown_in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+    read_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    delivery_id: Mapped[Optional[int]] = mapped_column(ForeignKey("email_deliveries.id", ondelete="SET NULL"), index=True)
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Optional[Course]] = relationship()
+    delivery: Mapped[Optional[EmailDelivery]] = relationship(back_populates="notifications")
+
+
+class DeliveryAttempt(db.Model):
+    """One try at sending an e-mail: who tried, when, and how it went."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("email_deliveries.id", ondelete="CASCADE"), index=True)
+    worker: Mapped[str] = mapped_column(String(80), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(12))  # sent | transient | permanent | bounced
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotificationPreference(db.Model):
+    """A person's choice for one notification type on one channel (absent: the type's default)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "channel", name="uq_notification_preference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[str] = mapped_column(String(10), default=NotifyMode.NOW)
+
+
+class NotificationSettings(db.Model):
+    """A person's digest hour and zone (empty zone: their course's)."""
+
+    __tablename__ = "notification_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8)
+    timezone: Mapped[str] = mapped_column(String(64), default="")

@@ -91,6 +91,25 @@ SETTINGS: tuple[Setting, ...] = (
             "presence refreshes (with a message queue)", env="PANEL_HEARTBEAT", parse=float),
     Setting("LOG_LEVEL", "INFO", "the lowest level logged (DEBUG, INFO, WARNING…)", env="COLLOQUY_LOG_LEVEL",
             parse=lambda raw: raw.strip().upper()),
+    Setting("MAIL_SERVER", None, "the SMTP server notifications are sent through; none: e-mails are "
+            "written to the log and instance/mail/ as .eml files", env="MAIL_SERVER", parse=_optional),
+    Setting("MAIL_PORT", 25, "the SMTP server's port", env="MAIL_PORT", parse=int),
+    Setting("MAIL_USE_TLS", False, "STARTTLS after connecting", env="MAIL_USE_TLS", parse=_bool),
+    Setting("MAIL_USE_SSL", False, "connect over TLS (SMTPS)", env="MAIL_USE_SSL", parse=_bool),
+    Setting("MAIL_USERNAME", None, "SMTP login", env="MAIL_USERNAME", parse=_optional),
+    Setting("MAIL_PASSWORD", None, "SMTP password", env="MAIL_PASSWORD", parse=_optional),
+    Setting("MAIL_DEFAULT_SENDER", "Colloquy <colloquy@localhost>", "the From of notification e-mails",
+            env="MAIL_DEFAULT_SENDER"),
+    Setting("MAIL_DIR", None, "where e-mails go without a MAIL_SERVER (default instance/mail)", env="MAIL_DIR"),
+    Setting("NOTIFY_BASE_URL", "http://127.0.0.1:5000", "the site's address as links in e-mails write it",
+            env="NOTIFY_BASE_URL"),
+    Setting("NOTIFY_SENDER_IN_SERVER", True, "the server runs the notification sender as a background task "
+            "(off: run `flask notify run-due` from cron or a systemd timer)", env="NOTIFY_SENDER_IN_SERVER",
+            parse=_bool),
+    Setting("NOTIFY_INTERVAL", 60, "seconds between the sender's runs in the server", env="NOTIFY_INTERVAL",
+            parse=int),
+    Setting("NOTIFY_MAX_ATTEMPTS", 5, "tries of an e-mail (transient SMTP failures) before it is given up",
+            env="NOTIFY_MAX_ATTEMPTS", parse=int),
     Setting("HOST", "127.0.0.1", "the address the server listens on", env="HOST"),
     Setting("PORT", 5000, "the port the server listens on", env="PORT", parse=int),
 )
@@ -142,6 +161,7 @@ def load_config(instance_path: str) -> dict:
         config["EMAIL_ALLOW_SPECIAL_USE"] = not production
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(Path(instance_path) / "uploads")
     config["PROJECT_STORAGE_DIR"] = config["PROJECT_STORAGE_DIR"] or str(Path(instance_path) / "project_documents")
+    config["MAIL_DIR"] = config["MAIL_DIR"] or str(Path(instance_path) / "mail")
     return config
 
 

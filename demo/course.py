@@ -53,6 +53,7 @@ from demo.data import (
 )
 from demo.feedback import load_feedback
 from demo.gradebook import load_gradebook
+from demo.notifications import load_notifications
 from demo.project import load_project
 from domain import courses, papers, reviewing, roster, schedule, signup, slides
 from domain.review_form import review_form_fields
@@ -132,6 +133,7 @@ def load_demo() -> Course:
     load_project(course, people, now)
     load_feedback(course, people, now)
     load_gradebook(course, people, now)
+    load_notifications(course, people, now)
     db.session.commit()
     return course
 

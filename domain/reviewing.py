@@ -15,6 +15,7 @@ from sqlalchemy import Insert, Update, bindparam, func, insert, select, update
 
 from domain import audit
 from domain import policy
+from domain.notifications import events as notifications
 from core.extensions import db
 from models import REVIEW_DRAFT, REVIEW_SUBMITTED, Course, Extension, Presentation, Review, ReviewRevision
 from core.timeutil import format_local, iso, local
@@ -532,6 +533,7 @@ def grant_extension(presentation: Presentation, user_id: int, deadline: datetime
         previous=iso(previous),
         reason=extension.reason,
     )
+    notifications.extension_granted(presentation, user_id, deadline)
     db.session.flush()
     return extension
 
@@ -546,5 +548,6 @@ def revoke_extension(extension: Extension, revoked_by: int) -> None:
         presentation_id=extension.presentation_id,
         deadline=iso(extension.deadline),
     )
+    notifications.extension_revoked(extension)
     db.session.delete(extension)
     db.session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from core.extensions import db
 from core.timeutil import default_review_deadline, format_local, local_to_utc
 from domain import audit, policy, signup
+from domain.notifications import events as notifications
 from models import (
     MEMBER_PRESENTING,
     MEMBER_SUMMARY,
@@ -138,6 +139,7 @@ def save_session(
     slots: int,
 ) -> ClassSession:
     """Set the session's course-local date and time, length, room, title and slots."""
+    moved = session.id is not None and session.starts_at != local_to_utc(day, start, course.timezone)
     session.starts_at = local_to_utc(day, start, course.timezone)
     session.duration_minutes = duration_minutes
     session.room = room
@@ -145,6 +147,8 @@ def save_session(
     session.slots = slots
     db.session.add(session)
     db.session.flush()
+    if moved:
+        notifications.session_moved(session)
     return session
 
 
@@ -195,6 +199,7 @@ def presentation_problems(course: Course, presentation: Presentation, plan: Pres
 def save_presentation(course: Course, presentation: Presentation, plan: PresentationPlan, actor_id: int) -> Presentation:
     """Place the presentation as planned and set its groups (a group change is audited)."""
     session = db.session.get(ClassSession, plan.session_id)
+    moved = presentation.id is not None and (presentation.session_id, presentation.slot) != (plan.session_id, plan.slot)
     presentation.paper_id = plan.paper_id
     presentation.session_id = plan.session_id
     presentation.slot = plan.slot
@@ -208,6 +213,8 @@ def save_presentation(course: Course, presentation: Presentation, plan: Presenta
     wanted += [(uid, MEMBER_SUMMARY, seat) for seat, uid in enumerate(plan.summarizers, 1)]
     if sorted(wanted) != sorted((m.user_id, m.kind, m.seat) for m in presentation.members):
         _replace_members(presentation, wanted, actor_id)
+    if moved:
+        notifications.presentation_moved(presentation, actor_id)
     return presentation
 
 

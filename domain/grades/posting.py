@@ -5,6 +5,7 @@ from datetime import datetime
 
 from core.extensions import db
 from domain import audit
+from domain.notifications import events as notifications
 from models import GradeCategory, GradeItem
 
 
@@ -17,6 +18,8 @@ def post_items(items: list[GradeItem], actor_id: int, now: datetime, posted: boo
         item.posted_at = now if posted else None
         item.posted_by_id = actor_id if posted else None
         audit.record("grade.posted" if posted else "grade.held", item.course_id, actor_id, item=item.key)
+        if posted:
+            notifications.grades_posted(item, now)
         changed += 1
     db.session.flush()
     return changed

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.extensions import db
 from core.timeutil import iso
 from domain import audit, policy
+from domain.notifications import events as notifications
 from domain.panel import state
 from models import (
     Q_ANSWERED,
@@ -482,7 +483,8 @@ def _minutes_for(room: PanelRoom, phase: str) -> Optional[int]:
 def phase(room, user, change, now, phase, minutes=None):
     """Move the room to a phase; timed phases run for the presentation's minutes (or ``minutes``)."""
     default = _minutes_for(room, phase)
-    room.phase = phase
+    previous, room.phase = room.phase, phase
+    notifications.room_opened(room, previous, user.id, now)
     room.phase_started_at = now
     room.phase_ends_at = now + timedelta(minutes=minutes or default) if default is not None else None
     change.room = True

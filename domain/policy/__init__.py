@@ -142,3 +142,7 @@ from domain.policy.project import (  # noqa: F401
     milestone_of,
     milestone_window,
 )
+from domain.policy.notifications import (  # noqa: F401
+    Notice,
+    notice_for,
+)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from core.extensions import db
 from domain import audit, policy
+from domain.notifications import events as notifications
 from domain.errors import Conflict, Forbidden, Invalid
 from domain.project.milestones import latest_version
 from models import (
@@ -55,6 +56,7 @@ def decide(submission: MilestoneSubmission, actor, decision: str, comment: str, 
         group_id=group.id, submission_id=submission.id, decision=status,
     )
     db.session.flush()
+    notifications.proposal_decided(group, milestone.course_id, row.id, now)
     return row
 
 
