@@ -127,7 +127,8 @@ def load_demo() -> Course:
     _open_reviews(upcoming, people, now)
     student, days, reason = EXTENSION
     reviewing.grant_extension(
-        upcoming, people[student].id, upcoming.review_deadline + timedelta(days=days), reason, people["instructor"].id
+        upcoming, people[student].id, upcoming.review_deadline + timedelta(days=days), reason, people["instructor"].id,
+        now,
     )
     _panel(released, people)
     load_project(course, people, now)
@@ -207,6 +208,7 @@ def _sessions(course: Course, now: datetime) -> list[ClassSession]:
             room=CLASS_ROOM,
             title=title,
             slots=slots,
+            now=now,
         )
         for days, title, slots in SESSIONS
     ]
@@ -242,7 +244,7 @@ def _presentation(course, sessions, people, slot: Slot, signed_up: datetime) -> 
         review_deadline=presentation.review_deadline,
         summary_deadline=presentation.review_deadline,
     )
-    schedule.save_presentation(course, presentation, plan, people["instructor"].id)
+    schedule.save_presentation(course, presentation, plan, people["instructor"].id, signed_up)
     if slot.slides_url:
         # A link is stored as given: no file is written, so no upload folder is needed.
         slides.save(

@@ -513,7 +513,8 @@ def could_read_unsubmitted(student, presentation: Presentation, now: datetime) -
     return not submitted and policy.can_read_others(student, presentation, now)
 
 
-def grant_extension(presentation: Presentation, user_id: int, deadline: datetime, reason: str, granted_by: int) -> Extension:
+def grant_extension(presentation: Presentation, user_id: int, deadline: datetime, reason: str, granted_by: int,
+                    now: datetime) -> Extension:
     """Give a student a personal deadline, or move the one they have (audited)."""
     extension = policy.extension_for(user_id, presentation)
     previous = extension.deadline if extension is not None else None
@@ -533,12 +534,12 @@ def grant_extension(presentation: Presentation, user_id: int, deadline: datetime
         previous=iso(previous),
         reason=extension.reason,
     )
-    notifications.extension_granted(presentation, user_id, deadline)
+    notifications.extension_granted(presentation, user_id, deadline, now)
     db.session.flush()
     return extension
 
 
-def revoke_extension(extension: Extension, revoked_by: int) -> None:
+def revoke_extension(extension: Extension, revoked_by: int, now: datetime) -> None:
     """Take an extension back: the presentation's deadline applies to the student again."""
     audit.record(
         "extension.revoke",
@@ -548,6 +549,6 @@ def revoke_extension(extension: Extension, revoked_by: int) -> None:
         presentation_id=extension.presentation_id,
         deadline=iso(extension.deadline),
     )
-    notifications.extension_revoked(extension)
+    notifications.extension_revoked(extension, now)
     db.session.delete(extension)
     db.session.flush()

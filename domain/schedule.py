@@ -137,6 +137,7 @@ def save_session(
     room: str,
     title: str,
     slots: int,
+    now: datetime,
 ) -> ClassSession:
     """Set the session's course-local date and time, length, room, title and slots."""
     moved = session.id is not None and session.starts_at != local_to_utc(day, start, course.timezone)
@@ -148,7 +149,7 @@ def save_session(
     db.session.add(session)
     db.session.flush()
     if moved:
-        notifications.session_moved(session)
+        notifications.session_moved(session, now)
     return session
 
 
@@ -196,7 +197,8 @@ def presentation_problems(course: Course, presentation: Presentation, plan: Pres
     return problems
 
 
-def save_presentation(course: Course, presentation: Presentation, plan: PresentationPlan, actor_id: int) -> Presentation:
+def save_presentation(course: Course, presentation: Presentation, plan: PresentationPlan, actor_id: int,
+                      now: datetime) -> Presentation:
     """Place the presentation as planned and set its groups (a group change is audited)."""
     session = db.session.get(ClassSession, plan.session_id)
     moved = presentation.id is not None and (presentation.session_id, presentation.slot) != (plan.session_id, plan.slot)
@@ -214,7 +216,7 @@ def save_presentation(course: Course, presentation: Presentation, plan: Presenta
     if sorted(wanted) != sorted((m.user_id, m.kind, m.seat) for m in presentation.members):
         _replace_members(presentation, wanted, actor_id)
     if moved:
-        notifications.presentation_moved(presentation, actor_id)
+        notifications.presentation_moved(presentation, actor_id, now)
     return presentation
 
 

@@ -98,9 +98,9 @@ def world(make, clock):
     db.session.commit()
 
     # The events of the operations, at T0, as their operations write them.
-    reviewing.grant_extension(p, people["eve"].id, deadline + timedelta(days=4), "", staff.id)
-    carl_extension = reviewing.grant_extension(p, people["carl"].id, deadline + timedelta(days=1), "", staff.id)
-    reviewing.revoke_extension(carl_extension, staff.id)  # the grant's notice is cancelled when dispatched
+    reviewing.grant_extension(p, people["eve"].id, deadline + timedelta(days=4), "", staff.id, T0)
+    carl_extension = reviewing.grant_extension(p, people["carl"].id, deadline + timedelta(days=1), "", staff.id, T0)
+    reviewing.revoke_extension(carl_extension, staff.id, T0)  # the grant's notice is cancelled when dispatched
     proposals.decide(submission, staff, "revise", "Narrow it down.", T0)
     posting.post_items([posted], staff.id, T0)
     events.room_opened(room, Phase.SCHEDULED, staff.id, T0)
@@ -214,7 +214,7 @@ def test_a_notice_queued_before_the_rules_changed_is_checked_again_when_sent(wor
     # A release notice for a student an extension now holds back (V5).
     p = make.presentation(course, review_deadline=at - timedelta(hours=1))
     notify([fred], "reviews_released", p.id, course.id, at)
-    reviewing.grant_extension(p, fred.id, at + timedelta(days=2), "", staff.id)
+    reviewing.grant_extension(p, fred.id, at + timedelta(days=2), "", staff.id, at)
     db.session.commit()
     before = len(smtp.messages)
     run(at)

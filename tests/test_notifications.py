@@ -132,7 +132,7 @@ def test_a_reminder_queued_before_the_deadline_moved_is_not_sent(world, smtp):
 def test_message_recipients_headers_links_and_time_zone(world, client, smtp):
     b = world["critics"][1]
     p = world["p"]
-    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=2), "ill", world["staff"].id)
+    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=2), "ill", world["staff"].id, T0)
     db.session.commit()
     run(T0)
     [message] = smtp.messages
@@ -156,7 +156,7 @@ def test_message_recipients_headers_links_and_time_zone(world, client, smtp):
     assert answer.status_code == 200
     assert preferences.mode_for(b.id, "extension_granted", NotifyChannel.EMAIL) == NotifyMode.OFF
     assert client.post("/notifications/unsubscribe/forged-token").status_code == 400
-    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=5), "still ill", world["staff"].id)
+    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=5), "still ill", world["staff"].id, T0)
     db.session.commit()
     run(T0 + timedelta(hours=1))
     assert len(smtp.messages) == 1  # off by e-mail …
@@ -168,7 +168,7 @@ def test_rapid_changes_to_one_subject_merge_into_one_message(world, smtp):
     b = world["critics"][1]
     p = world["p"]
     for days in (1, 2, 3):
-        reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=days), "", world["staff"].id)
+        reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=days), "", world["staff"].id, T0)
         db.session.commit()
     run(T0)
     assert db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == b.id)) == 1
@@ -181,7 +181,7 @@ def test_rapid_changes_to_one_subject_merge_into_one_message(world, smtp):
 
 def test_smtp_fails_then_recovers_with_back_off(world, smtp):
     b = world["critics"][1]
-    reviewing.grant_extension(world["p"], b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id)
+    reviewing.grant_extension(world["p"], b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id, T0)
     db.session.commit()
     smtp.fail_next(2)
     run(T0)  # queued, then dispatched and tried: 451
@@ -204,7 +204,7 @@ def test_smtp_fails_then_recovers_with_back_off(world, smtp):
 def test_gives_up_visibly_after_the_limit_and_staff_resend(world, smtp, login_as, app):
     app.config["NOTIFY_MAX_ATTEMPTS"] = 2
     b = world["critics"][1]
-    reviewing.grant_extension(world["p"], b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id)
+    reviewing.grant_extension(world["p"], b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id, T0)
     db.session.commit()
     smtp.fail_next(5)
     run(T0)
@@ -226,7 +226,7 @@ def test_gives_up_visibly_after_the_limit_and_staff_resend(world, smtp, login_as
 def test_a_refused_recipient_is_recorded_as_bounced(world, smtp):
     b = world["critics"][1]
     smtp.handler.refused.add(b.email)
-    reviewing.grant_extension(world["p"], b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id)
+    reviewing.grant_extension(world["p"], b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id, T0)
     db.session.commit()
     run(T0)
     assert db.session.scalar(select(EmailDelivery.state)) == DeliveryState.BOUNCED
@@ -237,7 +237,7 @@ def test_crash_between_send_and_record_sends_at_most_twice_and_records_once(worl
     b, c = world["critics"][1], world["critics"][2]
 
     def queue_extension(user, at):
-        reviewing.grant_extension(world["p"], user.id, world["deadline"] + timedelta(days=1), "", world["staff"].id)
+        reviewing.grant_extension(world["p"], user.id, world["deadline"] + timedelta(days=1), "", world["staff"].id, T0)
         db.session.execute(db.update(Notification).values(due_at=at))
         outbox.dispatch_due(at)
         db.session.commit()
@@ -288,7 +288,7 @@ def test_digest_at_eight_local_across_the_daylight_saving_change(world, smtp):
     p = world["p"]
     # Friday 6 March, 20:00 UTC (15:00 EST): the next digest is Saturday 08:00 EST = 13:00 UTC.
     friday = datetime(2026, 3, 6, 20, 0, tzinfo=UTC)
-    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=5), "", world["staff"].id)
+    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=5), "", world["staff"].id, T0)
     announce(world["course"], world["staff"], "Room change", "We meet in room 2.", False, friday)
     db.session.commit()
     db.session.execute(db.update(Notification).values(due_at=friday))
@@ -327,7 +327,7 @@ def test_next_digest_is_eight_local_on_both_sides_of_the_change():
 def test_in_app_list_unread_count_mark_read_and_open(world, login_as, smtp):
     b = world["critics"][1]
     p = world["p"]
-    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id)
+    reviewing.grant_extension(p, b.id, world["deadline"] + timedelta(days=1), "", world["staff"].id, T0)
     db.session.commit()
     run(T0)
     browser = login_as(b)
@@ -432,7 +432,7 @@ def test_moving_a_session_tells_its_presenters_and_summary_writers(world, make, 
     session = p.session
     later = local(session.starts_at + timedelta(days=1), "America/New_York")
     schedule.save_session(world["course"], session, later.date(), later.time(), duration_minutes=90, room="Room 1",
-                          title="", slots=2)
+                          title="", slots=2, now=T0)
     db.session.commit()
     run(T0)
     moved = [m for m in smtp.messages if "has moved" in m.header("Subject")]

@@ -82,8 +82,9 @@ def _grant_extension(course, presentation, form, critic_ids: set[int]) -> bool:
             "are already open to them. Tick the box to grant the extension anyway."
         )
         return False
-    reviewing.grant_extension(presentation, student.id, deadline, form.reason.data, current_user.id)
-    grading.reapply_lateness(course, [student.id], current_user.id, now_utc(), "extension granted: the deadline moved",
+    now = now_utc()
+    reviewing.grant_extension(presentation, student.id, deadline, form.reason.data, current_user.id, now)
+    grading.reapply_lateness(course, [student.id], current_user.id, now, "extension granted: the deadline moved",
                              presentation_id=presentation.id)
     db.session.commit()
     flash(f"{student.display_name} may now submit until {format_local(deadline, course.timezone)}.", "success")
@@ -101,8 +102,9 @@ def revoke_extension(course_id, presentation_id, extension_id):
     extension = found_or_404(db.session.get(Extension, extension_id), lambda e: e.presentation_id == presentation.id)
     name = extension.user.display_name
     student_id = extension.user_id
-    reviewing.revoke_extension(extension, current_user.id)
-    grading.reapply_lateness(course, [student_id], current_user.id, now_utc(), "extension revoked",
+    now = now_utc()
+    reviewing.revoke_extension(extension, current_user.id, now)
+    grading.reapply_lateness(course, [student_id], current_user.id, now, "extension revoked",
                              presentation_id=presentation.id)
     db.session.commit()
     flash(f"The extension of {name} was revoked.", "success")

@@ -87,7 +87,7 @@ def _save_presentation_form(course: Course, presentation: Presentation, heading:
         problems = schedule.presentation_problems(course, presentation, plan)
         if not problems:
             notes = schedule.hidden_review_notes(presentation, plan.presenters + plan.summarizers)
-            if committed(lambda: schedule.save_presentation(course, presentation, plan, current_user.id)):
+            if committed(lambda: schedule.save_presentation(course, presentation, plan, current_user.id, now_utc())):
                 flash("Presentation saved; the class sees the change now.", "success")
                 for note in notes:
                     flash(note, "warning")

@@ -62,6 +62,7 @@ def _save_session_form(course: Course, session: ClassSession, heading: str):
                 room=form.room.data,
                 title=form.title.data,
                 slots=form.slots.data,
+                now=now_utc(),
             )
             db.session.commit()
             flash("Class session saved.", "success")

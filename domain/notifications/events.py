@@ -13,14 +13,14 @@ from domain.notifications.outbox import notify
 from models import ClassSession, Enrollment, Extension, Grade, GradeItem, PanelRoom, Phase, Presentation, ProjectGroup
 
 
-def extension_granted(presentation: Presentation, user_id: int, deadline: datetime) -> None:
+def extension_granted(presentation: Presentation, user_id: int, deadline: datetime, now: datetime) -> None:
     """The student hears of their new deadline."""
-    notify([user_id], "extension_granted", presentation.id, presentation.course_id, dedupe_key=iso(deadline))
+    notify([user_id], "extension_granted", presentation.id, presentation.course_id, now, dedupe_key=iso(deadline))
 
 
-def extension_revoked(extension: Extension) -> None:
+def extension_revoked(extension: Extension, now: datetime) -> None:
     """The student hears that the presentation's deadline applies again."""
-    notify([extension.user_id], "extension_revoked", extension.presentation_id, extension.course_id,
+    notify([extension.user_id], "extension_revoked", extension.presentation_id, extension.course_id, now,
            dedupe_key=iso(extension.deadline))
 
 
@@ -44,7 +44,7 @@ def room_opened(room: PanelRoom, previous_phase: str, actor_id: int, now: dateti
     notify([uid for uid in members if uid != actor_id], "room_opened", room.id, course_id, now)
 
 
-def presentation_moved(presentation: Presentation, actor_id: Optional[int], now: Optional[datetime] = None) -> None:
+def presentation_moved(presentation: Presentation, actor_id: Optional[int], now: datetime) -> None:
     """Its presenting and summary groups hear where the presentation is now."""
     session = db.session.get(ClassSession, presentation.session_id)
     key = f"{presentation.session_id}.{presentation.slot}@{iso(session.starts_at)}"
@@ -52,7 +52,7 @@ def presentation_moved(presentation: Presentation, actor_id: Optional[int], now:
     notify(members, "presentation_moved", presentation.id, presentation.course_id, now, dedupe_key=key)
 
 
-def session_moved(session: ClassSession, actor_id: Optional[int] = None) -> None:
+def session_moved(session: ClassSession, now: datetime, actor_id: Optional[int] = None) -> None:
     """Every presentation of a session that moved in time."""
     for presentation in session.presentations:
-        presentation_moved(presentation, actor_id)
+        presentation_moved(presentation, actor_id, now)

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.extensions import db
-from core.timeutil import now_utc
 from domain.notifications import preferences
 from domain.notifications.kinds import KINDS
 from domain.policy.notifications import notice_for
@@ -43,16 +42,14 @@ def _user_ids(recipients: Iterable) -> list[int]:
 
 
 def notify(recipients: Iterable, kind: str, subject_id: int, course_id: Optional[int],
-           now: Optional[datetime] = None, dedupe_key: str = "", params: Optional[dict] = None,
+           now: datetime, dedupe_key: str = "", params: Optional[dict] = None,
            important: bool = False) -> list[Notification]:
     """Add one notification per recipient to the current transaction (the caller commits).
 
-    ``now`` is the moment of the change (operations that are not given one are stamped with the
-    clock). Returns the rows written or merged into; an event already written is left as it is.
+    ``now`` is the moment of the change. Returns the rows written or merged into; an event already written is left as it is.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    now = now or now_utc()
     subject_type = KINDS[kind].subject_type
     written = []
     for user_id in _user_ids(recipients):
