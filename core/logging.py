@@ -24,6 +24,8 @@ from contextvars import ContextVar
 from typing import Any, Iterator, Optional
 
 from flask import Flask, g, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"
 ACCESS = logging.getLogger("colloquy.access")
@@ -134,9 +136,16 @@ def configure(level: str = "INFO", log_format: str = "text") -> None:
 
 
 def _user_id() -> Optional[int]:
-    """The id of the user this request signed in or loaded (never loads one for the log)."""
+    """The id of the user this request signed in or loaded, read from the ORM's identity: after
+    the view's commit the user's attributes are expired, and the log must not load them again."""
     user = g.get("_login_user")
-    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    if user is None:
+        return None
+    try:
+        identity = sa_inspect(user).identity  # the anonymous user is no ORM object
+    except NoInspectionAvailable:
+        return None
+    return identity[0] if identity else None
 
 
 def _log_request(response) -> None:
