@@ -357,7 +357,6 @@ def test_kill_9_of_one_process_mid_panel(topology, people):
     finally:
         victim.launch()
         victim.wait_up(START_SECONDS)
-        # nginx takes the process back once its fail_timeout has passed.
         wait_until(lambda: topology.reaches("c"), "nginx to send process c's route to it again")
 
 

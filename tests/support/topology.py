@@ -152,14 +152,15 @@ class Nginx:
         return self.directory / "access.log"
 
     def render(self) -> Path:
-        """Write the main configuration and the site file's two includes; returns the main file."""
+        """Write the main configuration and the site file's two includes (the upstream lines as
+        ``deploy/nginx/upstream.conf.example`` writes them); returns the main file."""
         (self.directory / "tmp").mkdir(parents=True, exist_ok=True)
         (self.directory / "colloquy").mkdir(exist_ok=True)
         main = self.directory / "nginx.conf"
         main.write_text(MAIN_CONF.format(directory=self.directory, site=SITE_FILE,
                                          connections=self.connections, nofile=self.connections * 2 + 64))
         (self.directory / "colloquy" / "upstream.conf").write_text("".join(
-            f"server {HOST}:{port} max_fails=1 fail_timeout=5s;\n" for port in self.upstream_ports))
+            f"server {HOST}:{port} max_fails=0;\n" for port in self.upstream_ports))
         (self.directory / "colloquy" / "listen.conf").write_text(
             LISTEN_CONF.format(host=HOST, port=self.port, directory=self.directory))
         return main
