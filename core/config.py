@@ -85,6 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
             env="QUESTION_RATE"),
     Setting("VOTE_RATE", "30/60", "votes a user may cast per window, as <count>/<seconds>", env="VOTE_RATE"),
     Setting("PANEL_PRESENCE_DELAY", 0.5, "seconds a burst of joins is gathered into one presence update"),
+    Setting("PANEL_HEARTBEAT", 2.0, "seconds between a process's checks for room changes it missed and "
+            "presence refreshes (with a message queue)", env="PANEL_HEARTBEAT", parse=float),
     Setting("LOG_LEVEL", "INFO", "the lowest level logged (DEBUG, INFO, WARNING…)", env="COLLOQUY_LOG_LEVEL",
             parse=lambda raw: raw.strip().upper()),
     Setting("HOST", "127.0.0.1", "the address the server listens on", env="HOST"),

@@ -8,8 +8,6 @@ Without redis-server the tests skip and say so; under CI=true they fail.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 
 import pytest
 import requests
@@ -28,40 +26,21 @@ from tests.support.live_server import (
     server_env,
     wait_until,
 )
+from tests.support.panel import RedisServer
 
 pytestmark = pytest.mark.slow
 
 QUESTION_LIMIT = 4
 
 
-def _redis_answers(port: int, proc: subprocess.Popen) -> bool:
-    if proc.poll() is not None:
-        raise AssertionError(f"redis-server exited with {proc.returncode}")
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def redis_port(tmp_path_factory):
     """A redis-server of our own on a free loopback port, without persistence."""
-    binary = program("redis-server")
-    port, directory = free_port(), tmp_path_factory.mktemp("redis")
-    with open(directory / "redis.log", "ab") as out:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(directory)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
+    redis = RedisServer(program("redis-server"), free_port(), tmp_path_factory.mktemp("redis")).start()
     try:
-        wait_until(lambda: _redis_answers(port, proc), f"redis-server on port {port}")
-        yield port
+        yield redis.port
     finally:
-        proc.kill()
-        proc.wait(timeout=WAIT)
+        redis.kill()
 
 
 @pytest.fixture(scope="module")

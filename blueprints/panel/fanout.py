@@ -1,11 +1,14 @@
-"""Broadcasting a committed change to each audience, and who is in which room (presence).
+"""Broadcasting a committed change to each audience, who is in which room (presence), and
+bringing sockets that missed a change up to date (``resync``).
 
 Socket.IO rooms: ``panel:<room_id>:<audience>`` per audience and ``panel-user:<user_id>``
-for one user's private events. Presence is the only room state kept in memory: it lists the
-sockets connected to this process (with several server processes, each counts its own).
+for one user's private events. Presence is the only room state kept in memory: each process
+lists its own sockets; with a Redis queue the processes share their lists through Redis
+(``blueprints/panel/heartbeat.py``), so counts and names are the room's.
 """
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass, field
 
@@ -14,7 +17,7 @@ from sqlalchemy import select
 
 from datetime import datetime
 
-from blueprints.panel import manager
+from blueprints.panel import heartbeat, manager
 from core.extensions import db, socketio
 from core.timeutil import now_utc
 from domain import policy
@@ -39,6 +42,11 @@ def _emit(event: str, data: dict, to) -> None:
     socketio.emit(event, data, to=to, namespace=NAMESPACE)
 
 
+def emit_local(event: str, data: dict, to) -> None:
+    """Send to sockets of this process only (a socket's own snapshot, presence)."""
+    manager.emit_local(event, data, to, NAMESPACE)
+
+
 # --------------------------------------------------------------------------- changes
 
 
@@ -48,9 +56,15 @@ def audience_views() -> payloads.AudienceViews:
 
 
 def publish(change: Change, now: datetime) -> None:
-    """Send what a committed action changed (at ``now``), built separately for each audience."""
+    """Send what a committed action changed (at ``now``), built separately for each audience:
+    to this process's sockets, and through the queue, as one counted batch."""
     if change.replayed:
         return
+    manager.publish_action(change.room_id, change.seq, list(_events(change, now)), NAMESPACE)
+
+
+def _events(change: Change, now: datetime):
+    """``(event, data, to)`` for every event of the action, in the order they are sent."""
     room_id = change.room_id
     if change.questions:
         votes = state.vote_counts(room_id)
@@ -58,41 +72,36 @@ def publish(change: Change, now: datetime) -> None:
         questions = state.questions_by_id(change.questions)
         for question_id in sorted(change.questions):
             question = questions[question_id]
-            _publish_question(question, change, votes.get(question.id, 0), queue)
+            yield from _question_events(question, change, votes.get(question.id, 0), queue)
     if change.room or change.verdict:
         room = db.session.get(PanelRoom, room_id)
     if change.room:
         data = payloads.room_event(room, change.seq, now)
-        _emit("room", data, [audience_room(room.id, a) for a in payloads.AUDIENCES])
+        yield "room", data, [audience_room(room.id, a) for a in payloads.AUDIENCES]
     if change.verdict:
-        _publish_verdict(room, change.seq)
+        data = payloads.verdict_event(room, change.seq)
+        for audience in payloads.AUDIENCES:
+            if policy.audience_sees_verdict(audience, room):
+                yield "verdict", data, audience_room(room.id, audience)
     for notice in change.notices:
-        _emit("notice", payloads.notice_event(room_id, change.seq, notice), user_room(notice.user_id))
+        yield "notice", payloads.notice_event(room_id, change.seq, notice), user_room(notice.user_id)
     for user_id, question_id, voted in change.my_votes:
-        data = payloads.my_vote_event(room_id, change.seq, question_id, voted)
-        _emit("my_vote", data, user_room(user_id))
+        yield "my_vote", payloads.my_vote_event(room_id, change.seq, question_id, voted), user_room(user_id)
 
 
-def _publish_question(question: Question, change: Change, votes: int, queue: list[int]) -> None:
+def _question_events(question: Question, change: Change, votes: int, queue: list[int]):
     room_id, seq = question.room_id, change.seq
     was_public = change.questions[question.id]
     for audience in payloads.BROADCAST_ORDER:
         to = audience_room(room_id, audience)
         if policy.audience_sees_question(audience, question):
             view = payloads.question_for_audience(question, audience, votes)
-            _emit("question", payloads.question_event(room_id, seq, view, queue), to)
+            yield "question", payloads.question_event(room_id, seq, view, queue), to
         elif was_public:
-            _emit("question_removed", payloads.removed_event(room_id, seq, question.id, queue), to)
+            yield "question_removed", payloads.removed_event(room_id, seq, question.id, queue), to
     # Sent last, so the asker's own view is the one their sockets keep.
     own = payloads.question_for_asker(question, votes)
-    _emit("question", payloads.question_event(room_id, seq, own, queue), user_room(question.asker_id))
-
-
-def _publish_verdict(room: PanelRoom, seq: int) -> None:
-    data = payloads.verdict_event(room, seq)
-    for audience in payloads.AUDIENCES:
-        if policy.audience_sees_verdict(audience, room):
-            _emit("verdict", data, audience_room(room.id, audience))
+    yield "question", payloads.question_event(room_id, seq, own, queue), user_room(question.asker_id)
 
 
 # --------------------------------------------------------------------------- presence
@@ -149,11 +158,16 @@ class _RoomPresence:
 
 @dataclass
 class _Presence:
-    """Sockets of this process: sid → user, and each panel room's presence."""
+    """Sockets of this process: sid → user, each panel room's presence, the seq each joined
+    socket is current at, the presence last sent here per room, and the processes' shared
+    presence (with a Redis queue; ``heartbeat.SharedPresence``)."""
 
     users: dict[str, int] = field(default_factory=dict)
     rooms: dict[int, _RoomPresence] = field(default_factory=dict)
+    seqs: dict[tuple[int, str], int] = field(default_factory=dict)
+    sent: dict[int, object] = field(default_factory=dict)
     due: set[int] = field(default_factory=set)
+    shared: object = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -177,8 +191,9 @@ def audience_of(sid: str, room_id: int) -> str | None:
     return entry[1] if entry else None
 
 
-def enter(sid: str, room_id: int, audience: str) -> None:
-    """Put the socket in one audience of the room (leaving any other audience of it)."""
+def enter(sid: str, room_id: int, audience: str, seq: int | None = None) -> None:
+    """Put the socket in one audience of the room (leaving any other audience of it); ``seq``:
+    the room's seq the socket is current at (its snapshot's)."""
     previous = audience_of(sid, room_id)
     if previous is not None and previous != audience:
         socketio.server.leave_room(sid, audience_room(room_id, previous), namespace=NAMESPACE)
@@ -187,8 +202,20 @@ def enter(sid: str, room_id: int, audience: str) -> None:
     with registry.lock:
         room = registry.rooms.setdefault(room_id, _RoomPresence())
         room.add(sid, registry.users.get(sid), audience)
+        if seq is not None:
+            registry.seqs[room_id, sid] = seq
+    if seq is not None:
+        heartbeat.follow(room_id, seq)
     if previous != audience:
         publish_presence(room_id)
+
+
+def current_at(sid: str, room_id: int, seq: int) -> None:
+    """The socket was sent the room as it is at ``seq``."""
+    registry = _state()
+    with registry.lock:
+        if sid in (registry.rooms.get(room_id) or _RoomPresence()).sockets:
+            registry.seqs[room_id, sid] = seq
 
 
 def leave(sid: str, room_id: int) -> None:
@@ -198,12 +225,17 @@ def leave(sid: str, room_id: int) -> None:
         return
     socketio.server.leave_room(sid, audience_room(room_id, audience), namespace=NAMESPACE)
     registry = _state()
+    emptied = False
     with registry.lock:
         room = registry.rooms.get(room_id)
+        registry.seqs.pop((room_id, sid), None)
         if room is not None:
             room.remove(sid)
             if not room.sockets:
                 del registry.rooms[room_id]
+                emptied = True
+    if emptied:
+        heartbeat.unfollow(room_id)
     publish_presence(room_id)
 
 
@@ -216,14 +248,43 @@ def disconnected(sid: str) -> None:
         registry.users.pop(sid, None)
 
 
+def local_rooms() -> dict[int, dict[int, str]]:
+    """Each panel room with sockets on this process, and its users here with their audience."""
+    registry = _state()
+    with registry.lock:
+        return {room_id: room.members() for room_id, room in registry.rooms.items()}
+
+
+def _merged(local: dict[int, str], others: dict[int, str]) -> dict[int, str]:
+    """Users of the room on every process (``heartbeat.merge_members``)."""
+    return heartbeat.merge_members(dict(others), local)
+
+
+def _counts(members: dict[int, str]) -> dict[str, int]:
+    counts = dict.fromkeys(payloads.AUDIENCES, 0)
+    for audience in members.values():
+        counts[audience] += 1
+    return counts
+
+
 def presence(room_id: int, names: bool = True) -> dict:
     """Users in the room by role (counts), and their names (for moderators; empty unless
-    ``names``)."""
+    ``names``): this process's sockets, and with shared presence every process's."""
     registry = _state()
+    shared = registry.shared
     with registry.lock:
         room = registry.rooms.get(room_id)
         counts = dict(room.counts) if room else dict.fromkeys(payloads.AUDIENCES, 0)
         by_user = room.members() if room and names else {}
+    if shared is not None:
+        if names:
+            by_user = _merged(by_user, shared.others(room_id))
+            counts = _counts(by_user)
+        else:
+            # Counts only (a joining critic's snapshot): add the other processes' users who
+            # were not here at the last sync, without listing the room.
+            for audience, count in shared.extra_counts(room_id).items():
+                counts[audience] += count
     if not names:
         return {"counts": counts, "names": []}
     names = dict(
@@ -263,13 +324,109 @@ def _send_presence_later(app, room_id: int, delay: float) -> None:
 
 
 def _send_presence(room_id: int) -> None:
+    """This process's sockets changed: share them, tell them who is there, and have every
+    other process tell its own sockets."""
+    shared = _state().shared
+    if shared is not None:
+        shared.sync({room_id: local_rooms().get(room_id, {})})
+    show_presence(room_id, force=True)
+    if shared is not None:
+        manager.elsewhere(_presence_changed, room_id=room_id)
+
+
+@manager.command
+def _presence_changed(room_id: int) -> None:
+    """Another process's sockets of the room changed: read the room's presence again."""
+    registry = _state()
+    if registry.shared is None or room_id not in registry.rooms:
+        return
+    registry.shared.sync({room_id: local_rooms().get(room_id, {})})
+    show_presence(room_id)
+
+
+def show_presence(room_id: int, force: bool = False) -> None:
+    """Send this process's sockets of the room its presence (unless unchanged since last sent
+    here, or ``force``); presence events carry the current seq without advancing it."""
+    registry = _state()
+    shared = registry.shared
+    with registry.lock:
+        room = registry.rooms.get(room_id)
+        local = room.members() if room else {}
+    members = _merged(local, shared.others(room_id)) if shared is not None else local
+    key = frozenset(members.items())
+    with registry.lock:
+        if room_id not in registry.rooms:
+            registry.sent.pop(room_id, None)
+        elif not force and registry.sent.get(room_id) == key:
+            return
+        else:
+            registry.sent[room_id] = key
     seq = state.room_seq(room_id)
     if seq is None:
         return
     current = presence(room_id)
     for audience in payloads.AUDIENCES:
         data = payloads.presence_event(room_id, seq, audience, current)
-        _emit("presence", data, audience_room(room_id, audience))
+        emit_local("presence", data, audience_room(room_id, audience))
+
+
+# --------------------------------------------------------------------------- catching up
+
+
+def resync(room_id: int, lost_seq: int) -> int:
+    """Send a fresh snapshot, spread over ``heartbeat.JITTER`` seconds, to this process's
+    sockets of the room that are current only at a seq before ``lost_seq`` (an action they
+    missed); returns how many."""
+    registry = _state()
+    with registry.lock:
+        room = registry.rooms.get(room_id)
+        behind = [
+            (sid, user_id, audience)
+            for sid, (user_id, audience) in (room.sockets.items() if room else ())
+            if user_id is not None and registry.seqs.get((room_id, sid), -1) < lost_seq
+        ]
+    if behind:
+        random.shuffle(behind)
+        socketio.start_background_task(_resync_later, current_app._get_current_object(), room_id, behind)
+    return len(behind)
+
+
+def _resync_later(app, room_id: int, sockets: list[tuple[str, int, str]]) -> None:
+    batches = [sockets[i:i + heartbeat.BATCH] for i in range(0, len(sockets), heartbeat.BATCH)]
+    for batch in batches:
+        socketio.sleep(random.uniform(0, heartbeat.JITTER / len(batches)))
+        with app.app_context():
+            try:
+                _send_snapshots(room_id, batch)
+            except Exception:
+                app.logger.exception("panel catch-up of room %s failed", room_id)
+            finally:
+                db.session.remove()
+
+
+def _send_snapshots(room_id: int, sockets: list[tuple[str, int, str]]) -> None:
+    room = db.session.get(PanelRoom, room_id)
+    if room is None:
+        return
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({s[1] for s in sockets})))}
+    now = now_utc()
+    shown = {}
+    for sid, user_id, audience in sockets:
+        user = users.get(user_id)
+        if audience_of(sid, room_id) != audience:
+            continue
+        role = policy.room_role(user, room.presentation) if user is not None else None
+        if role != audience:
+            # Removed from the course or given another role while the news was lost.
+            if user is None:
+                leave(sid, room_id)
+            else:
+                follow_role(sid, room, user, role, now)
+            continue
+        if audience not in shown:
+            shown[audience] = presence(room_id, names=audience == payloads.MODERATOR)
+        emit_local("snapshot", payloads.snapshot(room, user, audience, shown[audience], now, audience_views()), sid)
+        current_at(sid, room_id, room.seq)
 
 
 # --------------------------------------------------------------------------- roles and sessions
@@ -287,11 +444,11 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None, now: datetime
     if role is None:
         leave(sid, room.id)
         notice = Notice(user.id, "removed", "You are no longer a member of this course.")
-        _emit("notice", payloads.notice_event(room.id, room.seq, notice), sid)
+        emit_local("notice", payloads.notice_event(room.id, room.seq, notice), sid)
         return
-    enter(sid, room.id, role)
+    enter(sid, room.id, role, room.seq)
     current = presence(room.id, names=role == payloads.MODERATOR)
-    _emit("snapshot", payloads.snapshot(room, user, role, current, now, audience_views()), sid)
+    emit_local("snapshot", payloads.snapshot(room, user, role, current, now, audience_views()), sid)
 
 
 def membership_changed(user_id: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from flask import current_app, g, request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 
 from blueprints.panel import fanout, ratelimit
 from core.extensions import db
@@ -62,7 +62,7 @@ class PanelNamespace(Namespace):
             fanout.disconnected(request.sid)
             raise ConnectionRefusedError(ack["error"], ack["message"])
         # Sent before the connection is confirmed: clients hand it over right after "connect".
-        emit("joined", ack)
+        fanout.emit_local("joined", ack, request.sid)
 
     def on_disconnect(self, reason=None):
         """Leave every room and update presence."""
@@ -189,7 +189,7 @@ class PanelNamespace(Namespace):
         user = _session_user()
         if user is not None:
             return user
-        emit("forced_logout", {}, to=request.sid)
+        fanout.emit_local("forced_logout", {}, request.sid)
         disconnect()
         raise Refused("unauthorized")
 
@@ -220,10 +220,11 @@ class PanelNamespace(Namespace):
 
     def _join(self, user, payload: dict) -> dict:
         room, role = self._room(user, payload["room_id"])
-        fanout.enter(request.sid, room.id, role)
+        fanout.enter(request.sid, room.id, role, room.seq)
         if payload.get("last_seq") != room.seq:
             presence = fanout.presence(room.id, names=role == payloads.MODERATOR)
-            emit("snapshot", payloads.snapshot(room, user, role, presence, now_utc(), fanout.audience_views()))
+            snapshot = payloads.snapshot(room, user, role, presence, now_utc(), fanout.audience_views())
+            fanout.emit_local("snapshot", snapshot, request.sid)
         return {"ok": True, "room_id": room.id, "role": role, "seq": room.seq}
 
     def _leave(self, user, payload: dict) -> dict:
@@ -252,7 +253,9 @@ class PanelNamespace(Namespace):
         try:
             fanout.publish(change, now)
         except Exception:
-            # The change is committed: the ack says so; clients catch up from a snapshot.
+            # The change is committed: the ack says so; this process's sockets get a snapshot
+            # now, the other processes' at their next heartbeat (no marker reached them).
             db.session.rollback()
             current_app.logger.exception("panel broadcast after %s failed", event)
+            fanout.resync(room.id, change.seq)
         return change.ack

@@ -69,6 +69,14 @@ def room_seq(room_id: int) -> Optional[int]:
     return db.session.scalar(_ROOM_SEQ, {"room_id": room_id})
 
 
+def room_seqs(room_ids) -> dict[int, int]:
+    """The stored seq of each of the given rooms, read in one query."""
+    ids = list(room_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(PanelRoom.id, PanelRoom.seq).where(PanelRoom.id.in_(ids))).all())
+
+
 def live_question_id(room_id: int) -> Optional[int]:
     """The room's live question, if any."""
     return db.session.scalar(

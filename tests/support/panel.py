@@ -1,8 +1,12 @@
-"""A panel room with its cast (instructor, TA, authors, critics) and socket helpers for tests."""
+"""A panel room with its cast (instructor, TA, authors, critics) and socket helpers for tests;
+Redis and a TCP proxy to cut it off, for tests with several server processes."""
 from __future__ import annotations
 
 import itertools
 import json
+import socket
+import subprocess
+import threading
 
 from core.extensions import db, socketio
 from core.timeutil import now_utc
@@ -117,3 +121,112 @@ class PanelCast:
             setattr(room, key, value)
         db.session.commit()
         return room
+
+
+# --------------------------------------------------------------------------- real Redis, for several processes
+
+
+class RedisServer:
+    """A ``redis-server`` of our own on a fixed loopback port, without persistence, that a test
+    can stop (``kill``, ``pause``) and start again on the same port."""
+
+    def __init__(self, binary: str, port: int, directory):
+        self.binary, self.port, self.directory, self.proc = binary, port, directory, None
+
+    def start(self) -> "RedisServer":
+        from tests.support.live_server import wait_until
+
+        with open(self.directory / "redis.log", "ab") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(self.directory)],
+                stdout=out, stderr=subprocess.STDOUT,
+            )
+        wait_until(self.answers, f"redis-server on port {self.port}")
+        return self
+
+    def answers(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"redis-server exited with {self.proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def kill(self) -> None:
+        """kill -9: every connection drops, nothing is kept."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to ``target_port``; ``cut()`` closes every connection and
+    refuses new ones (a process partitioned from the server), ``mend()`` listens again on the
+    same port."""
+
+    def __init__(self, target_port: int, port: int):
+        self.target_port, self.port = target_port, port
+        self.listener = None
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def mend(self) -> "TcpProxy":
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def cut(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for conn in (source, sink):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -2,6 +2,8 @@
 // order per thing they are about, and the questions the page asks of that state. Applying an
 // event ends with this.changed(...), which the room's rendering provides.
 
+var RECENT = 100;  // events kept for replay over a snapshot
+
 function byTime(field) {
   return function (a, b) { return String(a[field] || "").localeCompare(String(b[field] || "")) || a.id - b.id; };
 }
@@ -23,6 +25,7 @@ export class Store {
     this.seqs = {};          // what -> seq of the last applied event about it
     this.floor = -1;         // seq of the last snapshot: anything older is already in it
     this.lastSeq = null;     // highest seq seen: sent on re-join
+    this.recent = [];        // the latest events applied, replayed over an older snapshot
     this.clockOffset = 0;    // server time - local time, ms
   }
 
@@ -33,6 +36,14 @@ export class Store {
   // The codes of a label group in their proper order (phases, outcomes, verdicts, roles).
   codes(group) {
     return (this.labels.order || {})[group] || Object.keys(this.labels[group] || {});
+  }
+
+  // Keep an event that carries a seq: a snapshot built before it may arrive after it (a
+  // catch-up snapshot while the room changes), and the event is then applied again on top.
+  remember(handler, data) {
+    if (typeof data.seq !== "number") return;
+    this.recent.push({handler: handler, data: data});
+    if (this.recent.length > RECENT) this.recent.shift();
   }
 
   // An event is applied unless something newer about the same thing was applied already.
@@ -126,9 +137,14 @@ export class Store {
     this.lastSeq = data.seq;
     this.syncClock(data.server_now);
     this.changed("snapshot");
+    var later = this.recent.filter(function (e) { return e.data.seq > data.seq; });
+    this.recent = [];
+    var self = this;
+    later.forEach(function (e) { self[e.handler](e.data); });
   }
 
   onQuestion(data) {
+    this.remember("onQuestion", data);
     var q = data.question;
     if (!this.fresh("q" + q.id, data.seq)) return;
     var before = this.state.questions[q.id];
@@ -145,6 +161,7 @@ export class Store {
   }
 
   onRemoved(data) {
+    this.remember("onRemoved", data);
     if (!this.fresh("q" + data.question_id, data.seq)) return;
     delete this.state.questions[data.question_id];
     if (this.state.liveId === data.question_id) this.state.liveId = null;
@@ -162,6 +179,7 @@ export class Store {
   }
 
   onRoom(data) {
+    this.remember("onRoom", data);
     if (!this.fresh("room", data.seq)) return;
     var before = this.state.room;
     this.state.room = data.room;
@@ -173,6 +191,7 @@ export class Store {
   }
 
   onPresence(data) {
+    this.remember("onPresence", data);
     if (!this.fresh("presence", data.seq)) return;
     this.state.presence = data.presence;
     if (data.presence_names) this.state.presenceNames = data.presence_names;
@@ -180,12 +199,14 @@ export class Store {
   }
 
   onVerdict(data) {
+    this.remember("onVerdict", data);
     if (!this.fresh("verdict", data.seq)) return;
     this.state.verdict = data.counts;
     this.changed("verdict");
   }
 
   onMyVote(data) {
+    this.remember("onMyVote", data);
     if (!this.fresh("vote" + data.question_id, data.seq)) return;
     if (data.voted) this.state.myVotes[data.question_id] = true;
     else delete this.state.myVotes[data.question_id];

@@ -1,0 +1,272 @@
+"""The room across processes when the message queue fails (docs/panel-protocol.md, "Delivery
+guarantee"): a real redis-server that the tests kill and start again on the same port, and
+three ``python app.py`` processes on one SQLite file. A and B use Redis directly; C reaches it
+through a TCP proxy that a test cuts (a process partitioned from Redis while the others are
+not). Clients never reconnect here: they converge on the sockets they have.
+
+Without redis-server the tests skip and say so; under CI=true they fail.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.support.live_server import (
+    Participant,
+    Server,
+    free_port,
+    login,
+    prepare_database,
+    program,
+    server_env,
+    wait_until,
+)
+from tests.support.panel import NS, RedisServer, TcpProxy
+
+pytestmark = pytest.mark.slow
+
+OUTAGE_S = 4  # how long Redis stays down (setup, not a measurement)
+CONVERGE_S = 20  # the bound on every "converged" wait
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory):
+    server = RedisServer(program("redis-server"), free_port(), tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def proxy(redis):
+    proxy = TcpProxy(redis.port, free_port()).mend()
+    try:
+        yield proxy
+    finally:
+        proxy.cut()
+
+
+@pytest.fixture(scope="module")
+def cluster(redis, proxy, tmp_path_factory):
+    """Processes A, B (Redis directly) and C (through the proxy); yields (a, b, c, data, env)."""
+    directory = tmp_path_factory.mktemp("outage")
+    env = server_env(
+        directory / "panel.sqlite3",
+        SOCKETIO_ASYNC_MODE="eventlet",
+        SOCKETIO_MESSAGE_QUEUE=redis.url(0),
+        RATELIMIT_STORAGE_URI=redis.url(1),
+        PANEL_HEARTBEAT="1",
+    )
+    data = prepare_database(env)
+    through_proxy = {"SOCKETIO_MESSAGE_QUEUE": f"redis://127.0.0.1:{proxy.port}/0",
+                     "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{proxy.port}/1"}
+    servers = [
+        Server({**env, **extra, "PORT": str(free_port())}, directory / f"server-{name}.log")
+        for name, extra in (("a", {}), ("b", {}), ("c", through_proxy))
+    ]
+    try:
+        for server in servers:
+            server.start()
+        yield (*servers, data, env, directory)
+        for server in servers:
+            assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
+    finally:
+        for server in servers:
+            server.kill()
+
+
+@pytest.fixture
+def people(cluster):
+    """``people(key, server)``: the user logged in over HTTP (on A), joined to the room on ``server``."""
+    data = cluster[3]
+    a = cluster[0]
+    opened = []
+
+    def connect(key: str, server: Server) -> Participant:
+        participant = Participant(server.base, login(a.base, data["emails"][key]), data["room_id"])
+        participant.connect()
+        opened.append(participant)
+        return participant
+
+    yield connect
+    for participant in opened:
+        participant.close()
+
+
+def _at_seq(participant: Participant, question_id: int, seq: int):
+    return [e for e in participant.question_events(question_id) if e["seq"] == seq]
+
+
+def _state(participant: Participant, question_id: int):
+    with participant.lock:
+        question = participant.questions.get(question_id)
+        return (question["state"], question["votes"]) if question else None
+
+
+def _queued(mod: Participant, asker: Participant, text: str, *others: Participant) -> int:
+    """A question asked by ``asker``, approved by ``mod``, seen queued by everyone given."""
+    asked = asker.act("ask", text=text)
+    assert asked["ok"], asked
+    qid = asked["question_id"]
+    pending = wait_until(lambda: _at_seq(mod, qid, asked["seq"]), "the pending question at the moderator")
+    approved = mod.act("approve", question_id=qid, version=pending[0]["question"]["version"])
+    assert approved["ok"], approved
+    for person in (asker, *others):
+        wait_until(lambda person=person: _at_seq(person, qid, approved["seq"]), "the approval")
+    return qid
+
+
+def _sids(participants) -> list:
+    return [p.client.get_sid(NS) for p in participants]
+
+
+def test_a_change_made_while_redis_is_down_reaches_every_process(cluster, people, redis):
+    a, b, c, _data, _env, _dir = cluster
+    mod, c1, c2, c3 = people("mod", a), people("c1", b), people("c2", b), people("c3", c)
+    critics = (c1, c2, c3)
+    assert mod.act("phase", phase="panel")["ok"]
+    first = _queued(mod, c1, "Does the queue survive an outage?", c2, c3)
+    second = _queued(mod, c1, "And the one after it?", c2, c3)
+    live = mod.act("set_live", question_id=first, version=mod.questions[first]["version"])
+    assert live["ok"], live
+    for critic in critics:
+        wait_until(lambda critic=critic: _state(critic, first) == ("live", 0), "the first question live")
+    sids = _sids(critics)
+
+    redis.kill()
+    try:
+        # stored and acknowledged while Redis is down, on process A
+        moved = mod.act("set_live", question_id=second, version=mod.questions[second]["version"])
+        assert moved["ok"], moved
+        # asks and votes keep working on every process (rate limits count in memory meanwhile)
+        asked = c2.act("ask", text="Asked while the queue is down?")
+        assert asked["ok"] and asked["state"] == "pending", asked
+        voted = c3.act("vote", question_id=first, up=True)
+        assert voted["ok"] and voted["votes"] == 1, voted
+        time.sleep(OUTAGE_S)
+    finally:
+        redis.start()
+
+    # every client converges without reconnecting: the set_live made on A, the vote made on C
+    for person in (mod, *critics):
+        wait_until(lambda person=person: _state(person, second) == ("live", 0)
+                   and _state(person, first) == ("queued", 1), "convergence after the outage", CONVERGE_S)
+        assert person.client.connected
+    assert _sids(critics) == sids
+    # the question asked on B during the outage reached the moderator on A
+    wait_until(lambda: _state(mod, asked["question_id"]) == ("pending", 0), "the ask at the moderator", CONVERGE_S)
+
+    # fan-out through the queue resumes by itself
+    third = _queued(mod, c1, "Back to normal?", c2, c3)
+    assert all(_state(critic, third) == ("queued", 0) for critic in critics)
+
+
+def test_a_process_cut_off_from_redis_converges_both_ways(cluster, people, proxy):
+    a, b, c, _data, _env, _dir = cluster
+    mod, c1, c3 = people("mod", a), people("c1", b), people("c3", c)
+    assert mod.act("phase", phase="panel")["ok"]
+    sids = _sids((c1, c3))
+
+    proxy.cut()
+    try:
+        # a change made on B (asked) and A (approved) while C cannot hear them
+        asked = c1.act("ask", text="Heard on the far side of the partition?")
+        assert asked["ok"], asked
+        qid = asked["question_id"]
+        pending = wait_until(lambda: _at_seq(mod, qid, asked["seq"]), "the pending question on A")
+        assert mod.act("approve", question_id=qid, version=pending[0]["question"]["version"])["ok"]
+        wait_until(lambda: _state(c3, qid) == ("queued", 0), "the approval at C, cut off", CONVERGE_S)
+        # a change made on C reaches A and B although C cannot publish it
+        voted = c3.act("vote", question_id=qid, up=True)
+        assert voted["ok"] and voted["votes"] == 1, voted
+        for person in (mod, c1):
+            wait_until(lambda person=person: _state(person, qid) == ("queued", 1), "C's vote elsewhere", CONVERGE_S)
+    finally:
+        proxy.mend()
+
+    assert _sids((c1, c3)) == sids and c3.client.connected
+    # once mended, C hears the queue again: the event itself arrives, not only a snapshot
+    def heard():
+        vote = c1.act("vote", question_id=qid)  # toggles
+        return vote["ok"] and wait_until(lambda: _at_seq(c3, qid, vote["seq"]) or None, "the vote at C", 3)
+
+    wait_until(lambda: _try(heard), "C hearing the queue again", CONVERGE_S)
+
+
+def _try(check):
+    try:
+        return check()
+    except AssertionError:
+        return False
+
+
+def _presence(participant: Participant):
+    events = participant.events("presence")
+    if not events:
+        return None
+    last = events[-1]
+    return last["presence"], sorted(p["user_id"] for p in last.get("presence_names", []))
+
+
+def test_presence_counts_every_process_and_forgets_a_killed_one(cluster, people):
+    a, b, _c, data, env, directory = cluster
+    ids = data["ids"]
+    mod, c1 = people("mod", a), people("c1", b)
+    d = Server({**env, "PORT": str(free_port())}, directory / "server-d.log")
+    d.start()
+    try:
+        c2 = people("c2", d)
+        everyone = sorted((ids["mod"], ids["c1"], ids["c2"]))
+        for person in (mod,):
+            wait_until(lambda: _presence(person) == ({"moderator": 1, "author": 0, "critic": 2}, everyone),
+                       "presence of three processes at the moderator", CONVERGE_S)
+        wait_until(lambda: _presence(c1) and _presence(c1)[0] == {"moderator": 1, "author": 0, "critic": 2},
+                   "the counts at a critic on B", CONVERGE_S)
+        assert c2.client.connected
+    finally:
+        d.kill()
+    # kill -9: nothing said goodbye; D's sockets leave the count once its presence expires
+    left = sorted((ids["mod"], ids["c1"]))
+    wait_until(lambda: _presence(mod) == ({"moderator": 1, "author": 0, "critic": 1}, left),
+               "the killed process's critic gone at the moderator", CONVERGE_S)
+    wait_until(lambda: _presence(c1)[0] == {"moderator": 1, "author": 0, "critic": 1},
+               "the killed process's critic gone at a critic", CONVERGE_S)
+    assert requests.get(a.base + "/login", timeout=5).status_code == 200
+
+
+# --------------------------------------------------------------------------- the browser's store
+
+STORE_CHECK = r"""
+import {Store} from "./store.mjs";
+const s = new Store({dataset: {roomId: "1", userId: "2", role: "critic"}});
+s.changed = () => {}; s.tell = () => {}; s.announce = () => {}; s.message = () => {};
+const q = (state, votes) => ({id: 1, text: "Why?", state, votes});
+const out = [];
+s.onSnapshot({seq: 5, room_id: 1, questions: [q("queued", 0)], queue: [1]});
+s.onQuestion({seq: 7, room_id: 1, question: q("live", 2), queue: []});
+// a catch-up snapshot built at seq 6 arrives after the event of seq 7: the event still counts
+s.onSnapshot({seq: 6, room_id: 1, questions: [q("queued", 1)], queue: [1]});
+out.push([s.state.questions[1].state, s.state.questions[1].votes, s.lastSeq, s.state.queue]);
+// a newer snapshot wins over the events it contains
+s.onSnapshot({seq: 9, room_id: 1, questions: [q("answered", 2)], queue: []});
+out.push([s.state.questions[1].state, s.state.questions[1].votes, s.lastSeq, s.state.queue]);
+console.log(JSON.stringify(out));
+"""
+
+
+def test_a_snapshot_older_than_an_applied_event_keeps_the_event(tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    from tests.support.live_server import ROOT
+
+    node = program("node")
+    shutil.copy(ROOT / "static/js/panel/store.js", tmp_path / "store.mjs")
+    (tmp_path / "check.mjs").write_text(STORE_CHECK)
+    result = subprocess.run([node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["live", 2, 7, []], ["answered", 2, 9, []]]
