@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from core import errors, logging, security, server, templating
+from core import errors, logging, proxy, safe_json, security, server, socket_guard, templating
 from core.config import load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from domain.accounts import user_by_session_token
@@ -32,6 +32,7 @@ from domain.accounts import user_by_session_token
 def create_app(test_config=None):
     """Create and configure a Colloquy application."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json = safe_json.SafeJSONProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path))
     if test_config:
@@ -44,6 +45,7 @@ def create_app(test_config=None):
     limiter.init_app(app)
     login_manager.init_app(app)
     _init_socketio(app)
+    proxy.init_app(app)  # after Socket.IO, so its middleware sees the client's scheme and host
 
     security.init_app(app, load_user=user_by_session_token)
     errors.init_app(app)
@@ -70,20 +72,23 @@ def _init_socketio(app):
         # The message queue's manager (None: in-process); always given, so an app created
         # after one with a queue does not inherit that queue's manager.
         client_manager=client_manager(app, app.config["SOCKETIO_MESSAGE_QUEUE"]),
-        cors_allowed_origins=app.config["SOCKETIO_ALLOWED_ORIGINS"],
+        cors_allowed_origins=proxy.socket_origin_check(app.config["SOCKETIO_ALLOWED_ORIGINS"]),
         max_http_buffer_size=app.config["SOCKET_MAX_PAYLOAD"],
         manage_session=False,
-        logger=False,
-        engineio_logger=False,
+        json=safe_json,
+        logger=logging.SOCKETIO_LOGGER,
+        engineio_logger=logging.ENGINEIO_LOGGER,
     )
+    socket_guard.install(socketio.server)
 
 
 def _register_blueprints(app):
-    from blueprints import auth, common, courses, gradebook, integrity, panel, papers, project, reviews, schedule, search
+    from blueprints import (auth, common, courses, gradebook, health, integrity, panel, papers, project, reviews,
+                            schedule, search)
 
     common.init_app(app)
 
-    for module in (auth, courses, papers, schedule, reviews, integrity, search, project, gradebook, panel):
+    for module in (health, auth, courses, papers, schedule, reviews, integrity, search, project, gradebook, panel):
         app.register_blueprint(module.bp)
     panel.init_socketio(socketio)
 

@@ -147,6 +147,7 @@ def server_env(port: int, **extra) -> dict:
         SOCKETIO_ASYNC_MODE="eventlet",
         SOCKETIO_MESSAGE_QUEUE="",
         LOGIN_RATE_LIMIT="1000000 per minute",
+        LOGIN_ADDRESS_RATE_LIMIT="1000000 per minute",
         PYTHONWARNINGS="ignore",
         **extra,
     )

@@ -98,6 +98,7 @@ def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "topology.R
         PORT=str(port),
         SOCKETIO_ASYNC_MODE=mode,
         LOGIN_RATE_LIMIT="100000 per minute",
+        LOGIN_ADDRESS_RATE_LIMIT="100000 per minute",
         QUESTION_RATE="100000/60",
         VOTE_RATE="100000/60",
         PYTHONUNBUFFERED="1",

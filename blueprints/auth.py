@@ -1,9 +1,11 @@
 """Log in, log out, register with a course join code; change one's name and password."""
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -13,6 +15,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from blueprints.panel.fanout import end_user_sockets
 from core.extensions import db, limiter
+from core.proxy import INSECURE_TRANSPORT_MESSAGE, cookie_cannot_travel
 from core.passwords import hash_password, needs_rehash, verify_password
 from domain import accounts
 from domain.accounts import find_user_by_email
@@ -94,12 +97,31 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
+
+
+def _address_and_account() -> str:
+    """The login limiter's key: the client's real address (ProxyFix) and the account tried (the
+    form's e-mail, or the signed-in user), so a class behind one NAT has a bucket per student
+    while guesses at one account stay counted; the same whether or not the account exists."""
+    if current_user.is_authenticated:
+        account = f"user:{current_user.id}"
+    else:
+        email = (request.form.get("email") or "").strip().lower()[:254]
+        account = "email:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"{get_remote_address()}|{account}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_account)
+@limiter.limit(_address_limit, methods=["POST"])
 def login():
     """Show the login form and sign the user in; one answer for unknown user and wrong password."""
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
+    if cookie_cannot_travel(current_app):
+        flash(INSECURE_TRANSPORT_MESSAGE, "error")
     form = LoginForm()
     if form.validate_on_submit():
         user = find_user_by_email(form.email.data)
@@ -127,7 +149,8 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_account)
+@limiter.limit(_address_limit, methods=["POST"])
 def register():
     """Create a student account with a course's join code."""
     if current_user.is_authenticated:
@@ -182,7 +205,7 @@ def _set_password(user: User, password: str) -> None:
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], exempt_when=_not_changing_password)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_account, exempt_when=_not_changing_password)
 @login_required
 def account():
     """Change one's display name or password; list one's courses."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+LOG_FORMATS = ("text", "json")
 INSECURE_KEYS = {"", "dev", "changeme", "change-me", "secret", "development"}
 
 
@@ -68,10 +69,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_FOLDER", None, "where uploaded slides are kept (default instance/uploads)"),
     Setting("PROJECT_STORAGE_DIR", None, "where project documents are kept, outside static/ "
             "(default instance/project_documents)", env="PROJECT_STORAGE_DIR"),
-    Setting("LOGIN_RATE_LIMIT", "10 per minute", "login and registration attempts per client address",
+    Setting("LOGIN_RATE_LIMIT", "10 per minute", "login, registration and password-change attempts per "
+            "client address and account (a class behind one address has a bucket per student)",
             env="LOGIN_RATE_LIMIT"),
+    Setting("LOGIN_ADDRESS_RATE_LIMIT", "300 per minute", "login and registration attempts per client "
+            "address over all accounts (stops one address trying many accounts)", env="LOGIN_ADDRESS_RATE_LIMIT"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "where rate-limit counters live (redis://… when "
             "several processes serve)", env="RATELIMIT_STORAGE_URI"),
+    Setting("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True, "while the rate-limit storage is unreachable, "
+            "count in this process's memory (a warning is logged) instead of failing requests"),
+    Setting("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "options for the rate-limit storage's client (an unreachable Redis fails fast)"),
+    Setting("TRUSTED_PROXIES", 0, "how many reverse proxies in front of the app set X-Forwarded-For/-Proto/"
+            "-Host/-Port (0: none, and those headers are ignored)", env="TRUSTED_PROXIES", parse=int),
     Setting("RATELIMIT_HEADERS_ENABLED", True, "rate-limited answers say when to retry"),
     Setting("SOCKETIO_ASYNC_MODE", "eventlet", "the server: eventlet, gevent or threading",
             env="SOCKETIO_ASYNC_MODE"),
@@ -87,10 +97,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PANEL_PRESENCE_DELAY", 0.5, "seconds a burst of joins is gathered into one presence update"),
     Setting("PANEL_HEARTBEAT", 2.0, "seconds between a process's checks for room changes it missed and "
             "presence refreshes (with a message queue)", env="PANEL_HEARTBEAT", parse=float),
+    Setting("LOG_FORMAT", "text", "log lines as text or as JSON objects, one a line (text, json)",
+            env="LOG_FORMAT", parse=lambda raw: raw.strip().lower()),
+    Setting("ACCESS_LOG", True, "one log line per HTTP request and per socket event", env="ACCESS_LOG",
+            parse=_bool),
     Setting("LOG_LEVEL", "INFO", "the lowest level logged (DEBUG, INFO, WARNING…)", env="COLLOQUY_LOG_LEVEL",
             parse=lambda raw: raw.strip().upper()),
     Setting("HOST", "127.0.0.1", "the address the server listens on", env="HOST"),
     Setting("PORT", 5000, "the port the server listens on", env="PORT", parse=int),
+    Setting("REUSE_PORT", False, "let several processes listen on the same port (SO_REUSEPORT); off: a "
+            "second start on a port in use fails", env="REUSE_PORT", parse=_bool),
 )
 
 KEYS = frozenset(s.key for s in SETTINGS)
@@ -128,6 +144,10 @@ def load_config(instance_path: str) -> dict:
         raise ConfigError(
             "COLLOQUY_ENV=production needs SECRET_KEY set to a random value of 24+ characters"
         )
+    if config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {config['LOG_FORMAT']!r}")
+    if config["TRUSTED_PROXIES"] < 0:
+        raise ConfigError("TRUSTED_PROXIES is a count of proxies: 0 or more")
     if not secret:
         config["SECRET_KEY"] = _dev_secret_key(instance_path)
     url = config["SQLALCHEMY_DATABASE_URI"] or "sqlite:///" + str(Path(instance_path) / "colloquy.sqlite3")

@@ -2,6 +2,7 @@
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from core import proxy
 from core.extensions import db
 
 
@@ -34,6 +35,8 @@ def init_app(app: Flask) -> None:
         message = messages.get(exc.code, exc.description or "")
         if exc.code == 400 and "CSRF" in (exc.description or ""):
             message = "Your form expired or came from another site. Reload the page and try again."
+            if proxy.cookie_cannot_travel(app):
+                message = proxy.INSECURE_TRANSPORT_MESSAGE
         return error_response(exc.code or 500, exc.name, message)
 
     @app.errorhandler(Exception)

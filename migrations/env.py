@@ -1,9 +1,11 @@
 import logging
+import os
 from logging.config import fileConfig
 
 from flask import current_app
 
 from alembic import context
+from alembic.util import CommandError
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -49,6 +51,32 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+FORCE_ARGUMENT = "force_drop_all"
+FORCE_VARIABLE = "COLLOQUY_FORCE_DROP_ALL"
+
+
+def _forced():
+    """The operator asked to drop everything: ``-x force_drop_all=yes`` or the variable."""
+    argument = context.get_x_argument(as_dictionary=True).get(FORCE_ARGUMENT, "")
+    return "yes" in (argument.strip().lower(), os.environ.get(FORCE_VARIABLE, "").strip().lower())
+
+
+def refuse_dropping_everything(migration_context):
+    """Stop, before any step runs, a downgrade whose plan undoes the initial revision: that
+    drops every table and every row in them. Forced, it goes ahead."""
+    if _forced():
+        return
+    plan = migration_context._migrations_fn(migration_context.get_current_heads(), migration_context)
+    for step in plan:
+        revision = getattr(step, "revision", None)
+        if not step.is_upgrade and revision is not None and not revision.down_revision:
+            raise CommandError(
+                f"refusing to downgrade below the initial revision {revision.revision}: it drops every "
+                f"table and all data. Back the database up first (pg_dump), then force it with "
+                f"`flask db downgrade -x {FORCE_ARGUMENT}=yes ...` or {FORCE_VARIABLE}=yes."
+            )
 
 
 def run_migrations_offline():
@@ -109,6 +137,7 @@ def run_migrations_online():
             target_metadata=get_metadata(),
             **conf_args
         )
+        refuse_dropping_everything(context.get_context())
 
         with context.begin_transaction():
             context.run_migrations()

@@ -120,7 +120,7 @@ def test_migrations_demo_and_downgrade_on_postgres(pg_cluster):
             assert connection.scalar(text("SELECT count(*) FROM users")) >= 14
             assert connection.scalar(text("SELECT count(*) FROM reviews WHERE pseudonym_no IS NOT NULL")) > 0
 
-        flask_command(url, "db", "downgrade", "base")
+        flask_command(url, "db", "downgrade", "-x", "force_drop_all=yes", "base")  # forced: see test_migrations
         engine.dispose()
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         with engine.connect() as connection:

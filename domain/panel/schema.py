@@ -64,10 +64,21 @@ def _number(value):
     return None
 
 
+def _storable(text: str) -> bool:
+    """False for text no database can store: a lone UTF-16 surrogate ("\ud800")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(low: int, high: int):
     def check(value):
         if not isinstance(value, str) or not low <= len(value.strip()) <= high:
             return f"must be text of {low}–{high} characters"
+        if not _storable(value):
+            return "contains a character that is not valid text"
         return None
 
     return check
