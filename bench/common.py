@@ -281,12 +281,14 @@ async def _client_worker(spec: dict, conn) -> None:
     delay = start_at - time.monotonic()
     if delay > 0:
         await asyncio.sleep(delay)
+    # One bound for connecting and joining together, so the report arrives within it even when
+    # some clients never get their snapshot.
+    deadline = time.monotonic() + spec["timeout"]
     try:
         await asyncio.wait_for(asyncio.gather(*(run_one(i, c) for i, c in enumerate(cookies))),
                                spec["timeout"])
     except asyncio.TimeoutError:
         errors.append("connecting took longer than the timeout")
-    deadline = time.monotonic() + spec["timeout"]
     while None in joined and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     cpu_at_join = time.process_time()

@@ -40,7 +40,7 @@ import common  # noqa: E402
 from common import HOST, NAMESPACE, PYTHON, ROOT, say  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from tests.support import topology  # noqa: E402  (redis-server and nginx, as the topology test runs them)
+from tests.support import topology  # noqa: E402  (nginx, as the topology test runs it)
 
 PASSWORD = "bench-password-123"
 ASKERS = 10
@@ -84,7 +84,7 @@ def parse_args(argv=None):
 # --------------------------------------------------------------------------- app set-up
 
 
-def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "topology.Redis | None" = None,
+def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "tests.support.panel.RedisServer | None" = None,
             proxied: bool = False) -> dict:
     """The environment ``make run`` would see, on a temporary database, with limits raised; with
     ``redis``, joined to the other processes through its message queue (db 0; the limits, raised
@@ -240,7 +240,7 @@ class Stack:
     """The servers of one run: ``--processes`` processes (joined by Redis when more than one) and,
     with ``--proxy``, nginx with ``deploy/nginx/colloquy.conf`` in front of them."""
 
-    def __init__(self, args, workdir: Path, name: str, redis: "topology.Redis | None"):
+    def __init__(self, args, workdir: Path, name: str, redis: "tests.support.panel.RedisServer | None"):
         self.args, self.workdir, self.name, self.redis = args, workdir, name, redis
         self.ports = [common.free_port() for _ in range(args.processes)]
         self.procs: list = []
@@ -376,7 +376,7 @@ def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
 # --------------------------------------------------------------------------- the two runs
 
 
-def run_app(args, workdir: Path, redis: "topology.Redis | None") -> dict:
+def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None") -> dict:
     """Measure Colloquy's panel room."""
     secret = secrets.token_hex(32)
     db_path = workdir / "bench.sqlite3"
@@ -450,7 +450,7 @@ def run_app(args, workdir: Path, redis: "topology.Redis | None") -> dict:
         stack.stop()
 
 
-def run_bare(args, workdir: Path, redis: "topology.Redis | None") -> dict:
+def run_bare(args, workdir: Path, redis: "tests.support.panel.RedisServer | None") -> dict:
     """Measure the bare Flask-SocketIO stack with the same clients, the same event rate, and the
     same processes, queue and proxy."""
     env = dict(os.environ, SOCKETIO_ASYNC_MODE=args.mode)
@@ -489,7 +489,12 @@ def main(argv=None) -> int:
     redis = None
     try:
         if args.processes > 1:
-            redis = topology.Redis(topology.redis_binary(), workdir / "redis").start()
+            # Imported here, not at the top: every client worker imports this module, and
+            # tests.support.panel brings the app's extensions with it.
+            from tests.support.panel import RedisServer
+
+            (workdir / "redis").mkdir()
+            redis = RedisServer(topology.redis_binary(), common.free_port(), workdir / "redis").start()
         if args.only in ("both", "app"):
             app = run_app(args, workdir, redis)
             say("app:", common.dump(app))
@@ -502,7 +507,7 @@ def main(argv=None) -> int:
         raise
     finally:
         if redis is not None:
-            redis.stop()
+            redis.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     ratio = app.get("p99_ms", 0) / bare["p99_ms"] if app and bare and bare.get("p99_ms") else None
     print(common.dump({

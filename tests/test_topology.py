@@ -40,7 +40,8 @@ from tests.support.live_server import (
     server_env,
     wait_until,
 )
-from tests.support.topology import ROUTE_COOKIE, Nginx, Redis, free_port, nginx_binary, redis_binary
+from tests.support.panel import RedisServer
+from tests.support.topology import ROUTE_COOKIE, Nginx, free_port, nginx_binary, redis_binary
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,7 @@ def topology(tmp_path_factory):
     cluster = pg.start_cluster()
     redis = servers = proxy = None
     try:
-        redis = Redis(redis_path, directory / "redis").start()
+        redis = RedisServer(redis_path, free_port(), tmp_path_factory.mktemp("redis")).start()
         env = server_env(
             directory / "unused.sqlite3",
             DATABASE_URL=cluster.url(),
@@ -181,7 +182,7 @@ def topology(tmp_path_factory):
         for server in (servers or {}).values():
             server.kill()
         if redis is not None:
-            redis.stop()
+            redis.kill()
         cluster.stop()
 
 
@@ -357,7 +358,6 @@ def test_kill_9_of_one_process_mid_panel(topology, people):
     finally:
         victim.launch()
         victim.wait_up(START_SECONDS)
-        # nginx takes the process back once its fail_timeout has passed.
         wait_until(lambda: topology.reaches("c"), "nginx to send process c's route to it again")
 
 
@@ -369,7 +369,7 @@ def test_redis_stopped_for_five_seconds_mid_panel(topology, people):
     _approve(mod, first["question_id"])
     _converged(clients, mod)
 
-    topology.redis.stop()
+    topology.redis.kill()
     try:
         # Logins and pages keep working on every process while Redis is away.
         for process in PROCESSES:

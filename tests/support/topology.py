@@ -1,12 +1,12 @@
-"""The production topology's parts for tests and benchmarks: redis-server and nginx, each started
-on 127.0.0.1 in a directory of its own and stopped by its PID.
+"""nginx as the production topology runs it, for tests and benchmarks: started on 127.0.0.1 in a
+directory of its own and stopped by its PID (Redis is ``tests.support.panel.RedisServer``).
 
 nginx runs with the repository's own site file, ``deploy/nginx/colloquy.conf``, unchanged: a
 minimal main configuration in the run's directory includes it, and the two files it includes
 (``colloquy/upstream.conf``, ``colloquy/listen.conf``, named relative to the main
 configuration's folder as on a Debian host) are written here for the run's ports.
 
-Nothing here imports eventlet or gevent. ``bench/panel_load.py --proxy`` uses these classes too.
+Nothing here imports eventlet or gevent. ``bench/panel_load.py --proxy`` uses it too.
 """
 from __future__ import annotations
 
@@ -97,43 +97,6 @@ def _stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
         proc.wait(WAIT)
 
 
-class Redis:
-    """``redis-server`` on a fixed loopback port without persistence; ``stop()`` and ``start()``
-    again on the same port (an outage), ``url(db)`` for each use (queue, limits)."""
-
-    def __init__(self, binary: str, directory: Path, port: int | None = None):
-        self.binary, self.directory = binary, directory
-        self.port = port or free_port()
-        self.proc: subprocess.Popen | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def url(self, db: int) -> str:
-        return f"redis://{HOST}:{self.port}/{db}"
-
-    def start(self) -> "Redis":
-        with open(self.directory / "redis.log", "ab") as out:
-            self.proc = subprocess.Popen(
-                [self.binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
-                 "--tcp-keepalive", "60", "--dir", str(self.directory)],
-                stdout=out, stderr=subprocess.STDOUT,
-            )
-        _wait(self.answers, f"redis-server on port {self.port}")
-        return self
-
-    def answers(self) -> bool:
-        if self.proc is None or self.proc.poll() is not None:
-            raise AssertionError(f"redis-server exited (log: {self.directory / 'redis.log'})")
-        try:
-            with socket.create_connection((HOST, self.port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        _stop(self.proc)
-
-
 class Nginx:
     """nginx with ``deploy/nginx/colloquy.conf`` in front of ``upstream_ports``, on ``port``."""
 
@@ -152,14 +115,15 @@ class Nginx:
         return self.directory / "access.log"
 
     def render(self) -> Path:
-        """Write the main configuration and the site file's two includes; returns the main file."""
+        """Write the main configuration and the site file's two includes (the upstream lines as
+        ``deploy/nginx/upstream.conf.example`` writes them); returns the main file."""
         (self.directory / "tmp").mkdir(parents=True, exist_ok=True)
         (self.directory / "colloquy").mkdir(exist_ok=True)
         main = self.directory / "nginx.conf"
         main.write_text(MAIN_CONF.format(directory=self.directory, site=SITE_FILE,
                                          connections=self.connections, nofile=self.connections * 2 + 64))
         (self.directory / "colloquy" / "upstream.conf").write_text("".join(
-            f"server {HOST}:{port} max_fails=1 fail_timeout=5s;\n" for port in self.upstream_ports))
+            f"server {HOST}:{port} max_fails=0;\n" for port in self.upstream_ports))
         (self.directory / "colloquy" / "listen.conf").write_text(
             LISTEN_CONF.format(host=HOST, port=self.port, directory=self.directory))
         return main
