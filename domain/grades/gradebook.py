@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy import select
 
@@ -183,7 +183,7 @@ class _Terms:
 
     grace_minutes: int
     floor: float
-    penalty: object  # late seconds -> percent
+    penalty: Callable[[int], float]  # late seconds -> percent
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,6 @@ class _Plan:
     """What a cell needs of its item, read once per item rather than once per student."""
 
     item_id: int
-    category_id: int
     title: str
     weight: float
     presentation_id: Optional[int]
@@ -204,7 +203,7 @@ class _Plan:
 def _plan(item: GradeItem, facts: _Facts, terms: _Terms) -> _Plan:
     deadline = facts.review_deadlines.get(item.presentation_id) if item.presentation_id is not None else None
     return _Plan(
-        item_id=item.id, category_id=item.category_id, title=item.title, weight=item.weight,
+        item_id=item.id, title=item.title, weight=item.weight,
         presentation_id=item.presentation_id, milestone_kind=item.milestone_kind, review_deadline=deadline,
         closes_at=extension_moves(deadline, None, terms.grace_minutes) if deadline is not None else None,
         milestone_deadline=facts.milestone_deadlines.get(item.milestone_kind) if item.milestone_kind else None,
