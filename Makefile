@@ -40,6 +40,7 @@ test: install-dev system-test-deps
 
 bench: install-dev
 	$(PY) bench/deadline_crunch.py
+	$(PY) bench/gradebook.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-results

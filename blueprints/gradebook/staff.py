@@ -62,12 +62,15 @@ def grid(course_id):
     category_id = category.id if category is not None else None
     items = [i for i in book.items if category is None or i.category_id == category.id]
     totals = [r.earned for r in book.rows if r.counted]
-    db.session.commit()
-    return render_template(
+    item_urls = {i.id: url_for("gradebook.item", course_id=course.id, item_id=i.id) for i in items}
+    # Rendered before the commit, which would expire every row the page reads (one query each).
+    page = render_template(
         "gradebook/grid.html", course=course, book=book, items=items, rows=_filtered_rows(book, query, sort, descending),
         query=query, sort=sort, descending=descending, category_id=category_id, total_stats=statistics_of(totals),
-        now=now, sort_label=_sort_label(book, sort), category=category,
+        now=now, sort_label=_sort_label(book, sort), category=category, item_urls=item_urls,
     )
+    db.session.commit()
+    return page
 
 
 @bp.route("/courses/<int:course_id>/gradebook/students/<int:student_id>")

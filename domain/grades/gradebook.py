@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy import select
 
@@ -53,7 +53,7 @@ from models import (
 REVIEW_PAGE_SCALE = 10.0  # Review.grade is out of 10
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """One student's standing on one item."""
 
@@ -138,18 +138,20 @@ def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None
         students_q = students_q.where(User.id == student_id)
     students = db.session.execute(students_q).all()
     facts = _facts(course, student_id)
-    item_ids = [i.id for i in items]
-    grades_q = select(Grade).where(Grade.course_id == course.id, Grade.item_id.in_(item_ids))
-    if student_id is not None:
-        grades_q = grades_q.where(Grade.student_id == student_id)
-    grades = {(g.item_id, g.student_id): g for g in db.session.scalars(grades_q)} if item_ids else {}
+    grades = _grades(course, [i.id for i in items], student_id)
+    terms = _Terms(course.grace_minutes, settings.late_floor_percent,
+                   lambda late_seconds: penalty_for(course, settings, late_seconds))
+    plans = [_plan(i, facts, terms) for i in items]
+    by_category = [(c, [n for n, i in enumerate(items) if i.category_id == c.id]) for c in categories]
+    held_titles = [(i.presentation_id, i.title) for i in held]
     rows = []
     for s in students:
-        cells = {i.id: _cell(course, settings, i, s.id, grades.get((i.id, s.id)), facts, now) for i in items}
-        row = Row(s.id, s.display_name, s.email, cells)
-        _subtotals(row, categories, items)
+        row_cells = [_cell(plan, s.id, grades.get((plan.item_id, s.id)), facts, terms, now) for plan in plans]
+        row = Row(s.id, s.display_name, s.email, {c.item_id: c for c in row_cells})
+        _subtotals(row, row_cells, by_category, plans)
         # Items still held are "not graded yet" to a student, whether or not staff graded them.
-        row.ungraded += [i.title for i in held if (i.presentation_id, s.id) not in facts.authors]
+        row.ungraded += [title for presentation_id, title in held_titles
+                         if (presentation_id, s.id) not in facts.authors]
         rows.append(row)
     return Book(course, settings, categories, items, rows, rubrics)
 
@@ -172,20 +174,67 @@ class _Facts:
     groups: dict
     milestone_versions: dict
     milestone_deadlines: dict
+    review_deadlines: dict
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The course's figures every cell reads: grace minutes, the late floor, its penalty rule."""
+
+    grace_minutes: int
+    floor: float
+    penalty: Callable[[int], float]  # late seconds -> percent
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a cell needs of its item, read once per item rather than once per student."""
+
+    item_id: int
+    title: str
+    weight: float
+    presentation_id: Optional[int]
+    milestone_kind: Optional[str]
+    review_deadline: Optional[datetime]
+    closes_at: Optional[datetime]  # the review's last on-time instant without an extension
+    milestone_deadline: Optional[datetime]
+
+
+def _plan(item: GradeItem, facts: _Facts, terms: _Terms) -> _Plan:
+    deadline = facts.review_deadlines.get(item.presentation_id) if item.presentation_id is not None else None
+    return _Plan(
+        item_id=item.id, title=item.title, weight=item.weight,
+        presentation_id=item.presentation_id, milestone_kind=item.milestone_kind, review_deadline=deadline,
+        closes_at=extension_moves(deadline, None, terms.grace_minutes) if deadline is not None else None,
+        milestone_deadline=facts.milestone_deadlines.get(item.milestone_kind) if item.milestone_kind else None,
+    )
+
+
+def _grades(course: Course, item_ids: list[int], student_id: Optional[int]) -> dict:
+    """The stored grades of the items as plain rows keyed by (item, student), one query."""
+    if not item_ids:
+        return {}
+    grades_q = (select(Grade.id, Grade.item_id, Grade.student_id, Grade.score, Grade.comment, Grade.rubric_points,
+                       Grade.penalty_percent, Grade.penalty_waived, Grade.waive_reason, Grade.late_seconds)
+                .where(Grade.course_id == course.id, Grade.item_id.in_(item_ids)))
+    if student_id is not None:
+        grades_q = grades_q.where(Grade.student_id == student_id)
+    return {(g.item_id, g.student_id): g for g in db.session.execute(grades_q)}
 
 
 def _facts(course: Course, student_id: Optional[int]) -> _Facts:
-    """What the marks are made of, one query each: reviews, extensions, authorship, groups, milestones."""
+    """What the marks are made of, one query each: reviews, extensions, authorship, groups,
+    milestones, review deadlines."""
     def only(q, column):
         return q.where(column == student_id) if student_id is not None else q
 
+    # Only submitted reviews count: a draft is marked as nothing submitted.
     reviews = {
         (r.presentation_id, r.author_id): r
         for r in db.session.execute(
-            only(select(Review.presentation_id, Review.author_id, Review.status, Review.submitted_at, Review.grade,
-                        Review.feedback)
+            only(select(Review.presentation_id, Review.author_id, Review.submitted_at, Review.grade, Review.feedback)
                  .join(Presentation, Presentation.id == Review.presentation_id)
-                 .where(Presentation.course_id == course.id),
+                 .where(Presentation.course_id == course.id, Review.status == REVIEW_SUBMITTED),
                  Review.author_id)
         )
     }
@@ -214,6 +263,8 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
         if group_id is not None:
             versions.setdefault((kind, group_id), []).append((at, extension_moves(deadline, extended,
                                                                                   course.grace_minutes)))
+    review_deadlines = dict(db.session.execute(
+        select(Presentation.id, Presentation.review_deadline).where(Presentation.course_id == course.id)).all())
     return _Facts(
         reviews=reviews,
         extensions=extensions,
@@ -222,24 +273,27 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
         groups=groups,
         milestone_versions=versions,
         milestone_deadlines=deadlines,
+        review_deadlines=review_deadlines,
     )
 
 
-def _review_closes_at(course: Course, item: GradeItem, student_id: int, facts: _Facts) -> datetime:
-    return extension_moves(item.presentation.review_deadline, facts.extensions.get((item.presentation_id, student_id)),
-                           course.grace_minutes)
+def _review_closes_at(plan: _Plan, student_id: int, facts: _Facts, terms: _Terms) -> datetime:
+    extended = facts.extensions.get((plan.presentation_id, student_id))
+    if extended is None:
+        return plan.closes_at
+    return extension_moves(plan.review_deadline, extended, terms.grace_minutes)
 
 
-def _cell(course, settings, item: GradeItem, student_id: int, grade: Optional[Grade], facts: _Facts, now) -> Cell:
-    cell = Cell(item.id)
+def _cell(plan: _Plan, student_id: int, grade, facts: _Facts, terms: _Terms, now) -> Cell:
+    cell = Cell(plan.item_id)
     late_seconds = 0
-    if item.presentation_id is not None:
-        if (item.presentation_id, student_id) in facts.authors:
+    if plan.presentation_id is not None:
+        if (plan.presentation_id, student_id) in facts.authors:
             cell.owed = False
             return cell
-        review = facts.reviews.get((item.presentation_id, student_id))
-        closes_at = _review_closes_at(course, item, student_id, facts)
-        submitted = review is not None and review.status == REVIEW_SUBMITTED
+        review = facts.reviews.get((plan.presentation_id, student_id))
+        closes_at = _review_closes_at(plan, student_id, facts, terms)
+        submitted = review is not None
         if submitted:
             late_seconds = seconds_late(review.submitted_at, closes_at)
         else:
@@ -248,12 +302,12 @@ def _cell(course, settings, item: GradeItem, student_id: int, grade: Optional[Gr
             cell.source = "review page"
             cell.score = 100.0 * review.grade / REVIEW_PAGE_SCALE
             cell.comment = review.feedback or ""
-            cell.penalty = penalty_for(course, settings, late_seconds)
-    elif item.milestone_kind is not None:
+            cell.penalty = terms.penalty(late_seconds)
+    elif plan.milestone_kind is not None:
         group_id = facts.groups.get(student_id)
-        versions = facts.milestone_versions.get((item.milestone_kind, group_id), [])
+        versions = facts.milestone_versions.get((plan.milestone_kind, group_id), [])
         late_seconds = milestone_lateness(versions)
-        deadline = facts.milestone_deadlines.get(item.milestone_kind)
+        deadline = plan.milestone_deadline
         cell.missing = not versions and deadline is not None and now > deadline
     if grade is not None:
         cell.source = "gradebook"
@@ -268,18 +322,20 @@ def _cell(course, settings, item: GradeItem, student_id: int, grade: Optional[Gr
     cell.late = late_seconds > 0
     if cell.penalty > 0 and cell.score is not None:
         cell.penalty_line = lateness_label(late_seconds, cell.penalty)
-    cell.adjusted = adjusted_score(cell.score, cell.penalty, settings.late_floor_percent, cell.waived)
+    cell.adjusted = adjusted_score(cell.score, cell.penalty, terms.floor, cell.waived)
     return cell
 
 
-def _subtotals(row: Row, categories: list[GradeCategory], items: list[GradeItem]) -> None:
-    """Category percents (after drops, marked on the dropped cells) and the running total."""
+def _subtotals(row: Row, cells: list[Cell], by_category: list, plans: list[_Plan]) -> None:
+    """Category percents (after drops, marked on the dropped cells) and the running total;
+    ``cells`` and ``plans`` run in the book's item order, ``by_category`` holds each category with
+    the positions of its items."""
     pairs = []
-    for category in categories:
-        owed = [(i, row.cells[i.id]) for i in items if i.category_id == category.id and row.cells[i.id].owed]
-        graded = [(i, c) for i, c in owed if c.graded]
-        row.ungraded += [i.title for i, c in owed if not c.graded]
-        scored = [(c.adjusted, i.weight) for i, c in graded]
+    for category, positions in by_category:
+        owed = [(plans[n], cells[n]) for n in positions if cells[n].owed]
+        graded = [(p, c) for p, c in owed if c.graded]
+        row.ungraded += [p.title for p, c in owed if not c.graded]
+        scored = [(c.adjusted, p.weight) for p, c in graded]
         for index in dropped_indices(scored, category.drop_lowest):
             graded[index][1].dropped = True
         percent = category_percent(scored, category.drop_lowest)
