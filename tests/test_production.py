@@ -5,8 +5,6 @@ event, with a time on every line, as text or JSON lines."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 
@@ -19,7 +17,7 @@ from tests.support.panel import PanelCast
 from tests.support.live_server import (
     PASSWORD, ROOT, WAIT, Server, csrf_token, free_port, prepare_database, program, server_env, wait_until,
 )
-from tests.test_multiprocess import _redis_answers
+from tests.support.panel import RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -139,19 +137,9 @@ def test_a_second_start_on_the_same_port_fails_with_address_in_use(tmp_path):
 @pytest.fixture
 def redis_server(tmp_path):
     """A redis-server of our own, stopped by the test (``stop()``); yields (port, stop)."""
-    binary = program("redis-server")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                             "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    wait_until(lambda: _redis_answers(port, proc), f"redis-server on port {port}")
-
-    def stop():
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=WAIT)
-
-    yield port, stop
-    stop()
+    server = RedisServer(program("redis-server"), free_port(), tmp_path).start()
+    yield server.port, server.kill
+    server.kill()
 
 
 def _log_in(base: str, email: str) -> tuple[requests.Response, requests.Session]:
