@@ -54,7 +54,7 @@ def grid(course_id):
     """Staff: students × items with category subtotals, total, late and missing marks."""
     course = _staff_course(course_id)
     now = now_utc()
-    book = read_book(course, now)
+    book = read_book(course, now, rubric_points=False)
     query = request.args.get("q", "").strip()[:100]
     sort = request.args.get("sort", "name")[:20]
     descending = request.args.get("dir") == "desc"
@@ -236,7 +236,7 @@ def export(course_id):
     layout = request.args.get("layout", "full")
     if layout not in exports.LAYOUTS:
         abort(404)
-    body = exports.gradebook_csv(read_book(course, now_utc()), layout)
+    body = exports.gradebook_csv(read_book(course, now_utc(), rubric_points=False), layout)
     db.session.commit()
     name = f"{course.code}-gradebook{'-lms' if layout == 'lms' else ''}.csv"
     return Response(body, mimetype="text/csv",
