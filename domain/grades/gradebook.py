@@ -19,13 +19,13 @@ from core.extensions import db
 from domain import policy
 from domain.grades.arithmetic import (
     adjusted_score,
-    category_percent,
     dropped_indices,
     histogram,
     late_days,
     lateness_label,
     median,
     running_total,
+    weighted_mean,
 )
 from domain.grades.penalties import extension_moves, milestone_lateness, penalty_for, seconds_late
 from domain.grades.setup import ensure_gradebook, settings_for
@@ -361,13 +361,20 @@ def _subtotals(row: Row, cells: list[Cell], by_category: list, plans: list[_Plan
     the positions of its items."""
     pairs = []
     for category, positions in by_category:
-        owed = [(plans[n], cells[n]) for n in positions if cells[n].owed]
-        graded = [(p, c) for p, c in owed if c.graded]
-        row.ungraded += [p.title for p, c in owed if not c.graded]
-        scored = [(c.adjusted, p.weight) for p, c in graded]
-        for index in dropped_indices(scored, category.drop_lowest):
-            graded[index][1].dropped = True
-        percent = category_percent(scored, category.drop_lowest)
+        graded, scored = [], []
+        for n in positions:
+            cell = cells[n]
+            if not cell.owed:
+                continue
+            if cell.adjusted is None:
+                row.ungraded.append(plans[n].title)
+            else:
+                graded.append(cell)
+                scored.append((cell.adjusted, plans[n].weight))
+        dropped = dropped_indices(scored, category.drop_lowest)
+        for index in dropped:
+            graded[index].dropped = True
+        percent = weighted_mean([p for i, p in enumerate(scored) if i not in dropped] if dropped else scored)
         row.categories[category.id] = percent
         pairs.append((category.weight, percent))
     row.earned, row.counted = running_total(pairs)
