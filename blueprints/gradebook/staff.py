@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from blueprints.common import course_or_404, found_or_404, permitted_or_403
-from blueprints.gradebook import bp, score_cell
+from blueprints.gradebook import bp, cell_html
 from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy
@@ -52,10 +52,16 @@ def _sort_label(book, sort: str) -> str:
 def _grid_cells(rows, items, item_urls) -> dict:
     """Each shown row's item cells as one piece of markup (the grid's bulk, built in one pass
     rather than through the template per cell)."""
-    opening = {i.id: Markup('\n        <td tabindex="-1" data-href="{}">').format(item_urls[i.id]) for i in items}
-    closing = Markup("</td>\n      ")
-    return {r.student_id: Markup("").join([opening[i.id] + score_cell(r.cells[i.id]) + closing for i in items])
+    opening = {i.id: '\n        <td tabindex="-1" data-href="%s">' % escape(item_urls[i.id]) for i in items}
+    closing = "</td>\n      "
+    return {r.student_id: Markup("".join([opening[i.id] + cell_html(r.cells[i.id]) + closing for i in items]))
             for r in rows}
+
+
+def _student_urls(course, rows) -> dict:
+    """Each shown row's link to the student's page, from one ``url_for`` (the route ends in the id)."""
+    base = url_for("gradebook.student", course_id=course.id, student_id=0)[:-1]
+    return {r.student_id: f"{base}{r.student_id}" for r in rows}
 
 
 @bp.route("/courses/<int:course_id>/gradebook")
@@ -79,7 +85,7 @@ def grid(course_id):
         "gradebook/grid.html", course=course, book=book, items=items, rows=rows,
         query=query, sort=sort, descending=descending, category_id=category_id, total_stats=statistics_of(totals),
         now=now, sort_label=_sort_label(book, sort), category=category, item_urls=item_urls,
-        row_cells=_grid_cells(rows, items, item_urls),
+        row_cells=_grid_cells(rows, items, item_urls), student_urls=_student_urls(course, rows),
     )
     db.session.commit()
     return page
