@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from blueprints.common import course_or_404, found_or_404, permitted_or_403
-from blueprints.gradebook import bp
+from blueprints.gradebook import bp, cell_html
 from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy
@@ -48,13 +49,28 @@ def _sort_label(book, sort: str) -> str:
     return item.title if item is not None else "name"
 
 
+def _grid_cells(rows, items, item_urls) -> dict:
+    """Each shown row's item cells as one piece of markup (the grid's bulk, built in one pass
+    rather than through the template per cell)."""
+    opening = {i.id: '\n        <td tabindex="-1" data-href="%s">' % escape(item_urls[i.id]) for i in items}
+    closing = "</td>\n      "
+    return {r.student_id: Markup("".join([opening[i.id] + cell_html(r.cells[i.id]) + closing for i in items]))
+            for r in rows}
+
+
+def _student_urls(course, rows) -> dict:
+    """Each shown row's link to the student's page, from one ``url_for`` (the route ends in the id)."""
+    base = url_for("gradebook.student", course_id=course.id, student_id=0)[:-1]
+    return {r.student_id: f"{base}{r.student_id}" for r in rows}
+
+
 @bp.route("/courses/<int:course_id>/gradebook")
 @login_required
 def grid(course_id):
     """Staff: students × items with category subtotals, total, late and missing marks."""
     course = _staff_course(course_id)
     now = now_utc()
-    book = read_book(course, now)
+    book = read_book(course, now, rubric_points=False)
     query = request.args.get("q", "").strip()[:100]
     sort = request.args.get("sort", "name")[:20]
     descending = request.args.get("dir") == "desc"
@@ -63,11 +79,13 @@ def grid(course_id):
     items = [i for i in book.items if category is None or i.category_id == category.id]
     totals = [r.earned for r in book.rows if r.counted]
     item_urls = {i.id: url_for("gradebook.item", course_id=course.id, item_id=i.id) for i in items}
+    rows = _filtered_rows(book, query, sort, descending)
     # Rendered before the commit, which would expire every row the page reads (one query each).
     page = render_template(
-        "gradebook/grid.html", course=course, book=book, items=items, rows=_filtered_rows(book, query, sort, descending),
+        "gradebook/grid.html", course=course, book=book, items=items, rows=rows,
         query=query, sort=sort, descending=descending, category_id=category_id, total_stats=statistics_of(totals),
         now=now, sort_label=_sort_label(book, sort), category=category, item_urls=item_urls,
+        row_cells=_grid_cells(rows, items, item_urls), student_urls=_student_urls(course, rows),
     )
     db.session.commit()
     return page
@@ -236,7 +254,7 @@ def export(course_id):
     layout = request.args.get("layout", "full")
     if layout not in exports.LAYOUTS:
         abort(404)
-    body = exports.gradebook_csv(read_book(course, now_utc()), layout)
+    body = exports.gradebook_csv(read_book(course, now_utc(), rubric_points=False), layout)
     db.session.commit()
     name = f"{course.code}-gradebook{'-lms' if layout == 'lms' else ''}.csv"
     return Response(body, mimetype="text/csv",

@@ -14,9 +14,28 @@ DAY = 86_400
 
 def round_grade(value: Optional[float], places: int = 1) -> Optional[float]:
     """The one rounding of the gradebook: half away from zero to ``places`` decimals (2.25 → 2.3),
-    after dropping binary noise below 10⁻⁹ (100 × 8.7 / 40 is 21.749999999999996 in floats: 21.8)."""
+    after dropping binary noise below 10⁻⁹ (100 × 8.7 / 40 is 21.749999999999996 in floats: 21.8).
+
+    Works in integers of 10⁻⁹ where that is exact (a float rounded to nine decimals below 10⁵
+    has at most fifteen significant digits, so its repr is that decimal and ``x × 10⁹`` rounds to
+    it); anything else goes through ``Decimal``, which defines the result either way."""
     if value is None:
         return None
+    if (type(value) is float or type(value) is int) and 0 <= places <= 9 and -_FAST_LIMIT < value < _FAST_LIMIT:
+        nines = round(value, 9)
+        units = round(abs(nines) * 1_000_000_000)
+        step = _STEPS[places]
+        return math.copysign((units + step // 2) // step / _SCALES[places], nines)
+    return _round_decimal(value, places)
+
+
+_FAST_LIMIT = 100_000
+_STEPS = tuple(10 ** (9 - p) for p in range(10))
+_SCALES = tuple(10 ** p for p in range(10))
+
+
+def _round_decimal(value: float, places: int) -> float:
+    """``round_grade`` by its definition, through the decimal the float's repr names."""
     quantum = Decimal(1).scaleb(-places)
     return float(Decimal(repr(round(value, 9))).quantize(quantum, rounding=ROUND_HALF_UP))
 

@@ -10,21 +10,22 @@ replaces it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, null, select, type_coerce
 
 from core.extensions import db
 from domain import policy
 from domain.grades.arithmetic import (
     adjusted_score,
-    category_percent,
     dropped_indices,
     histogram,
+    late_days,
     lateness_label,
     median,
     running_total,
+    weighted_mean,
 )
 from domain.grades.penalties import extension_moves, milestone_lateness, penalty_for, seconds_late
 from domain.grades.setup import ensure_gradebook, settings_for
@@ -113,9 +114,11 @@ class Book:
         return next((r for r in self.rows if r.student_id == student_id), None)
 
 
-def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None, posted_only: bool = False) -> Book:
+def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None, posted_only: bool = False,
+              rubric_points: bool = True) -> Book:
     """The gradebook (one student's row when ``student_id``); ``posted_only`` leaves out every
-    item not yet posted at ``now``, as a student must see it."""
+    item not yet posted at ``now``, as a student must see it; without ``rubric_points`` the
+    cells carry no rubric lines (for pages and exports that show scores only)."""
     categories = ensure_gradebook(course)
     settings = settings_for(course)
     items = list(
@@ -136,11 +139,11 @@ def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None
     )
     if student_id is not None:
         students_q = students_q.where(User.id == student_id)
-    students = db.session.execute(students_q).all()
+    students = _rows(students_q).all()
     facts = _facts(course, student_id)
-    grades = _grades(course, [i.id for i in items], student_id)
-    terms = _Terms(course.grace_minutes, settings.late_floor_percent,
-                   lambda late_seconds: penalty_for(course, settings, late_seconds))
+    grades = _grades(course, [i.id for i in items], student_id, rubric_points)
+    terms = _Terms(course.grace_minutes, settings.late_floor_percent, _penalty_rule(course, settings))
+    now = _naive_utc(now)
     plans = [_plan(i, facts, terms) for i in items]
     by_category = [(c, [n for n, i in enumerate(items) if i.category_id == c.id]) for c in categories]
     held_titles = [(i.presentation_id, i.title) for i in held]
@@ -154,6 +157,26 @@ def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None
                          if (presentation_id, s.id) not in facts.authors]
         rows.append(row)
     return Book(course, settings, categories, items, rows, rubrics)
+
+
+def _penalty_rule(course: Course, settings: GradebookSettings) -> Callable[[int], float]:
+    """The course's penalty by late seconds, worked out once per day or part day late (the rule
+    reads nothing else of the lateness)."""
+    by_days: dict[int, float] = {}
+
+    def penalty(late_seconds: int) -> float:
+        days = late_days(late_seconds)
+        if days not in by_days:
+            by_days[days] = penalty_for(course, settings, late_seconds)
+        return by_days[days]
+
+    return penalty
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """``moment`` as the naive UTC value the database holds: the read model compares instants
+    in that one representation rather than converting every stored time."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 def student_cell(course: Course, item: GradeItem, student_id: int, now: datetime,
@@ -210,50 +233,69 @@ def _plan(item: GradeItem, facts: _Facts, terms: _Terms) -> _Plan:
     )
 
 
-def _grades(course: Course, item_ids: list[int], student_id: Optional[int]) -> dict:
-    """The stored grades of the items as plain rows keyed by (item, student), one query."""
+def _grades(course: Course, item_ids: list[int], student_id: Optional[int], rubric_points: bool) -> dict:
+    """The stored grades of the items as plain rows keyed by (item, student), one query; the
+    rubric points (JSON, decoded per row) only when asked for."""
     if not item_ids:
         return {}
-    grades_q = (select(Grade.id, Grade.item_id, Grade.student_id, Grade.score, Grade.comment, Grade.rubric_points,
+    points = Grade.rubric_points if rubric_points else null().label("rubric_points")
+    grades_q = (select(Grade.id, Grade.item_id, Grade.student_id, Grade.score, Grade.comment, points,
                        Grade.penalty_percent, Grade.penalty_waived, Grade.waive_reason, Grade.late_seconds)
                 .where(Grade.course_id == course.id, Grade.item_id.in_(item_ids)))
     if student_id is not None:
         grades_q = grades_q.where(Grade.student_id == student_id)
-    return {(g.item_id, g.student_id): g for g in db.session.execute(grades_q)}
+    return {(g.item_id, g.student_id): g for g in _rows(grades_q)}
+
+
+def _rows(statement):
+    """The rows of a select of plain columns, run on the session's connection: the session's
+    autoflush first, as ``Session.execute`` would, then no ORM loading per row (there are no
+    entities to load, and at a class's size that loading cost more than the query)."""
+    if db.session.autoflush:
+        db.session.flush()
+    return db.session.connection().execute(statement)
+
+
+def _naive(column):
+    """A UTC time column read as the naive UTC value it stores (see ``_naive_utc``)."""
+    return type_coerce(column, DateTime)
 
 
 def _facts(course: Course, student_id: Optional[int]) -> _Facts:
     """What the marks are made of, one query each: reviews, extensions, authorship, groups,
-    milestones, review deadlines."""
+    milestones, review deadlines; every time in naive UTC."""
     def only(q, column):
         return q.where(column == student_id) if student_id is not None else q
 
     # Only submitted reviews count: a draft is marked as nothing submitted.
     reviews = {
-        (r.presentation_id, r.author_id): r
-        for r in db.session.execute(
-            only(select(Review.presentation_id, Review.author_id, Review.submitted_at, Review.grade, Review.feedback)
+        (presentation_id, author_id): (submitted_at, grade, feedback)
+        for presentation_id, author_id, submitted_at, grade, feedback in _rows(
+            only(select(Review.presentation_id, Review.author_id, _naive(Review.submitted_at), Review.grade,
+                        Review.feedback)
                  .join(Presentation, Presentation.id == Review.presentation_id)
                  .where(Presentation.course_id == course.id, Review.status == REVIEW_SUBMITTED),
                  Review.author_id)
         )
     }
     extensions = {
-        (e.presentation_id, e.user_id): e.deadline
-        for e in db.session.execute(only(select(Extension.presentation_id, Extension.user_id, Extension.deadline)
-                                         .where(Extension.course_id == course.id), Extension.user_id))
+        (presentation_id, user_id): deadline
+        for presentation_id, user_id, deadline in _rows(
+            only(select(Extension.presentation_id, Extension.user_id, _naive(Extension.deadline))
+                 .where(Extension.course_id == course.id), Extension.user_id))
     }
-    members = db.session.execute(
+    members = _rows(
         only(select(PresentationMember.presentation_id, PresentationMember.user_id, PresentationMember.kind)
              .where(PresentationMember.course_id == course.id), PresentationMember.user_id)
     ).all()
-    groups = dict(db.session.execute(only(select(ProjectMember.user_id, ProjectMember.group_id)
+    groups = dict(_rows(only(select(ProjectMember.user_id, ProjectMember.group_id)
                                           .where(ProjectMember.course_id == course.id), ProjectMember.user_id)).all())
     versions: dict = {}
     deadlines: dict = {}
-    for kind, deadline, group_id, at, extended in db.session.execute(
-        select(Milestone.kind, Milestone.deadline, MilestoneSubmission.group_id, MilestoneSubmission.submitted_at,
-               MilestoneExtension.deadline)
+    for kind, deadline, group_id, at, extended in _rows(
+        select(Milestone.kind, _naive(Milestone.deadline).label("deadline"), MilestoneSubmission.group_id,
+               _naive(MilestoneSubmission.submitted_at).label("submitted_at"),
+               _naive(MilestoneExtension.deadline).label("extended"))
         .outerjoin(MilestoneSubmission, MilestoneSubmission.milestone_id == Milestone.id)
         .outerjoin(MilestoneExtension, (MilestoneExtension.milestone_id == Milestone.id)
                    & (MilestoneExtension.group_id == MilestoneSubmission.group_id))
@@ -263,8 +305,8 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
         if group_id is not None:
             versions.setdefault((kind, group_id), []).append((at, extension_moves(deadline, extended,
                                                                                   course.grace_minutes)))
-    review_deadlines = dict(db.session.execute(
-        select(Presentation.id, Presentation.review_deadline).where(Presentation.course_id == course.id)).all())
+    review_deadlines = dict(_rows(
+        select(Presentation.id, _naive(Presentation.review_deadline)).where(Presentation.course_id == course.id)).all())
     return _Facts(
         reviews=reviews,
         extensions=extensions,
@@ -277,32 +319,28 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
     )
 
 
-def _review_closes_at(plan: _Plan, student_id: int, facts: _Facts, terms: _Terms) -> datetime:
-    extended = facts.extensions.get((plan.presentation_id, student_id))
-    if extended is None:
-        return plan.closes_at
-    return extension_moves(plan.review_deadline, extended, terms.grace_minutes)
-
-
 def _cell(plan: _Plan, student_id: int, grade, facts: _Facts, terms: _Terms, now) -> Cell:
     cell = Cell(plan.item_id)
     late_seconds = 0
     if plan.presentation_id is not None:
-        if (plan.presentation_id, student_id) in facts.authors:
+        key = (plan.presentation_id, student_id)
+        if key in facts.authors:
             cell.owed = False
             return cell
-        review = facts.reviews.get((plan.presentation_id, student_id))
-        closes_at = _review_closes_at(plan, student_id, facts, terms)
-        submitted = review is not None
-        if submitted:
-            late_seconds = seconds_late(review.submitted_at, closes_at)
+        extended = facts.extensions.get(key)
+        closes_at = (plan.closes_at if extended is None
+                     else extension_moves(plan.review_deadline, extended, terms.grace_minutes))
+        review = facts.reviews.get(key)
+        if review is not None:
+            submitted_at, review_grade, feedback = review
+            late_seconds = seconds_late(submitted_at, closes_at)
+            if grade is None and review_grade is not None:
+                cell.source = "review page"
+                cell.score = 100.0 * review_grade / REVIEW_PAGE_SCALE
+                cell.comment = feedback or ""
+                cell.penalty = terms.penalty(late_seconds)
         else:
             cell.missing = now > closes_at
-        if grade is None and submitted and review.grade is not None:
-            cell.source = "review page"
-            cell.score = 100.0 * review.grade / REVIEW_PAGE_SCALE
-            cell.comment = review.feedback or ""
-            cell.penalty = terms.penalty(late_seconds)
     elif plan.milestone_kind is not None:
         group_id = facts.groups.get(student_id)
         versions = facts.milestone_versions.get((plan.milestone_kind, group_id), [])
@@ -332,13 +370,20 @@ def _subtotals(row: Row, cells: list[Cell], by_category: list, plans: list[_Plan
     the positions of its items."""
     pairs = []
     for category, positions in by_category:
-        owed = [(plans[n], cells[n]) for n in positions if cells[n].owed]
-        graded = [(p, c) for p, c in owed if c.graded]
-        row.ungraded += [p.title for p, c in owed if not c.graded]
-        scored = [(c.adjusted, p.weight) for p, c in graded]
-        for index in dropped_indices(scored, category.drop_lowest):
-            graded[index][1].dropped = True
-        percent = category_percent(scored, category.drop_lowest)
+        graded, scored = [], []
+        for n in positions:
+            cell = cells[n]
+            if not cell.owed:
+                continue
+            if cell.adjusted is None:
+                row.ungraded.append(plans[n].title)
+            else:
+                graded.append(cell)
+                scored.append((cell.adjusted, plans[n].weight))
+        dropped = dropped_indices(scored, category.drop_lowest)
+        for index in dropped:
+            graded[index].dropped = True
+        percent = weighted_mean([p for i, p in enumerate(scored) if i not in dropped] if dropped else scored)
         row.categories[category.id] = percent
         pairs.append((category.weight, percent))
     row.earned, row.counted = running_total(pairs)
