@@ -125,7 +125,11 @@ def test_upgrade_again_keeps_a_row_in_every_table_on_postgres(pg_cluster):
     _upgrade_keeps_every_row(pg_cluster.create_database("migrations_kept"))
 
 
-@pytest.mark.parametrize("target", ["base", "-3"])
+# "-N" with N the number of revisions: the whole chain, the initial revision included.
+EVERY_STEP = f"-{len(list((Path(__file__).resolve().parent.parent / 'migrations' / 'versions').glob('*.py')))}"
+
+
+@pytest.mark.parametrize("target", ["base", EVERY_STEP])
 def test_downgrading_past_the_initial_revision_refuses_and_keeps_the_data(tmp_path, target):
     url = f"sqlite:///{tmp_path / 'guarded.sqlite3'}"
     _upgrade_keeps_every_row(url)
