@@ -143,7 +143,12 @@ def test_every_get_path_answers_on_postgres(app, world, viewer_name, login_as):
     for path in paths:
         for accept in ("text/html", "application/json"):
             resp = client.get(path, headers={"Accept": accept})
-            if resp.status_code >= 500:
+            if path == "/readyz":
+                # The readiness probe's 503 is its answer, not a failure: this schema was made by
+                # create_all, so the migrations check says so; the database check passes.
+                assert resp.get_json()["checks"]["database"] == "ok", resp.get_json()
+                assert resp.status_code == 200 or resp.get_json()["checks"]["migrations"] != "current"
+            elif resp.status_code >= 500:
                 failures.append((path, accept, resp.status_code))
     assert not failures
 
