@@ -8,7 +8,7 @@ settings, the roster or the integrity overview, asked for by a student).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional, TypeVar, Union
 from urllib.parse import urlsplit
 
 from dataclasses import dataclass
@@ -152,12 +152,13 @@ def committed(work: Callable[[], object] = lambda: None) -> bool:
 RACE = "Someone changed the same thing at the same moment; reload the page and try again."
 
 
-def applied_or_flashed(operation: Callable[[], object], done: str, race_message: str = RACE) -> bool:
-    """Run a domain operation and commit the request, flashing ``done``. A refusal (``Invalid``,
-    ``Conflict``, ``Forbidden``) or a lost race (a unique key) is rolled back and flashed instead;
-    ``NotFound`` goes on to the 404 handler."""
+def applied_or_flashed(operation: Callable[[], object], done: Union[str, Callable[[object], str]],
+                       race_message: str = RACE) -> bool:
+    """Run a domain operation and commit the request, flashing ``done`` (or ``done(result)``). A
+    refusal (``Invalid``, ``Conflict``, ``Forbidden``) or a lost race (a unique key) is rolled
+    back and flashed instead; ``NotFound`` goes on to the 404 handler."""
     try:
-        operation()
+        result = operation()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -167,7 +168,7 @@ def applied_or_flashed(operation: Callable[[], object], done: str, race_message:
         db.session.rollback()
         flash(exc.message or "That is not possible now.", "error")
         return False
-    flash(done, "success")
+    flash(done if isinstance(done, str) else done(result), "success")
     return True
 
 

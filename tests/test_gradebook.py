@@ -235,6 +235,16 @@ def test_discussion_proposal_reads_the_rooms_stored_events(make, term, staff, st
     assert scores == {student.id: pytest.approx(21.75)}  # an adjustment without a reason is refused
 
 
+def test_a_discussion_adjustment_that_is_not_a_number_is_refused_with_a_clear_message(term, staff, student, login_as):
+    course = term["course"]
+    client = login_as(staff)
+    response = client.post(f"/courses/{course.id}/gradebook/discussion", follow_redirects=True,
+                           data={"student": student.id, "action": "adjust", "grade": "ninety", "reason": "talked a lot"})
+    assert response.status_code == 200 and "Give the grade as a number." in response.get_data(as_text=True)
+    item = db.session.scalar(select(GradeItem).where(GradeItem.key == "discussion"))
+    assert db.session.scalar(select(Grade).where(Grade.item_id == item.id)) is None
+
+
 def test_staff_pages_render(term, staff, student, login_as):
     client = login_as(staff)
     course = term["course"]

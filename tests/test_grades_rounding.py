@@ -54,3 +54,19 @@ def sweep():
 def test_the_same_as_the_definition_over_a_sweep():
     wrong = [(v, p) for v in sweep() for p in (0, 1, 2) if not same(round_grade(v, p), by_definition(v, p))]
     assert wrong == []
+
+
+@pytest.mark.parametrize("first, then", [(0.0, -0.0), (-0.0, 0.0), (-0.04, 0.0), (1, 1.0), (1.0, True)])
+def test_written_figures_do_not_depend_on_what_was_written_before(first, then):
+    """The page and export writers remember figures by value; values that compare equal (0.0 and
+    -0.0, 1 and 1.0) are written alike, and never as a negative zero."""
+    from blueprints.gradebook import grade_filter
+    from domain.grades.exports import shown
+
+    for write in (grade_filter, shown):
+        write.cache_clear()
+        earlier, later = write(first), write(then)
+        write.cache_clear()
+        assert later == write(then)
+        assert not earlier.startswith("-") and not later.startswith("-")
+    assert grade_filter(-0.0) == "0.0" and shown(-0.0) == "0" and grade_filter(None) == "—" and shown(None) == ""

@@ -1,5 +1,7 @@
 """The gradebook (SPEC §6): staff's grid, per-student pages, grade entry on rubrics, posting,
 weights, rubrics, the discussion proposal and CSV exports; a student's own posted grades."""
+from functools import lru_cache
+
 from flask import Blueprint
 from markupsafe import Markup
 
@@ -7,12 +9,14 @@ bp = Blueprint("gradebook", __name__)
 
 
 @bp.app_template_filter("grade")
+@lru_cache(maxsize=16_384, typed=True)
 def grade_filter(value) -> str:
-    """A percent as every page writes it: ``round_grade`` to one decimal, "—" when there is none."""
+    """A percent as every page writes it: ``round_grade`` to one decimal, "—" when there is none
+    (remembered by value: a class's grid repeats few distinct figures)."""
     from domain.grades.arithmetic import round_grade
 
     rounded = round_grade(value)
-    return "—" if rounded is None else f"{rounded:.1f}"
+    return "—" if rounded is None else f"{rounded + 0.0:.1f}"  # + 0.0: no "-0.0"
 
 
 NOT_OWED = '<span class="muted" title="not owed">n/a</span>'

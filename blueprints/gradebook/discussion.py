@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from blueprints.common import course_or_404, permitted_or_403
+from blueprints.common import applied_or_flashed, course_or_404, permitted_or_403
 from blueprints.gradebook import bp
 from core.extensions import db
 from core.timeutil import now_utc
@@ -39,16 +39,16 @@ def discussion(course_id):
             flash("No such student.", "error")
             return redirect(url_for("gradebook.discussion", course_id=course.id))
         raw = request.form.get("grade", "").strip()
-        try:
-            value = float(raw) if raw and request.form.get("action") == "adjust" else None
+
+        def accept() -> None:
+            try:
+                value = float(raw) if raw and request.form.get("action") == "adjust" else None
+            except ValueError:
+                raise Invalid("Give the grade as a number.") from None
             proposals.accept(course, item, student_id, proposed[student_id], value, request.form.get("reason", ""),
                              current_user.id, now)
-        except (Invalid, ValueError) as exc:
-            db.session.rollback()
-            flash(getattr(exc, "message", "Give the grade as a number."), "error")
-        else:
-            db.session.commit()
-            flash("Discussion grade saved.", "success")
+
+        applied_or_flashed(accept, "Discussion grade saved.")
         return redirect(url_for("gradebook.discussion", course_id=course.id))
     db.session.commit()
     return render_template("gradebook/discussion.html", course=course, book=book, item=item, rooms=rooms,

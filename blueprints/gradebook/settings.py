@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from blueprints.common import course_or_404, found_or_404, permitted_or_403
+from blueprints.common import applied_or_flashed, course_or_404, found_or_404, permitted_or_403
 from blueprints.gradebook import bp
 from core.extensions import db
 from core.timeutil import now_utc
@@ -94,13 +94,7 @@ def edit_rubric(course_id, kind):
     permitted_or_403(policy.can_edit_rubric(current_user, course.id))
     ensure_gradebook(course)
     rubric = found_or_404(db.session.scalar(select(Rubric).where(Rubric.course_id == course.id, Rubric.kind == kind)))
-    try:
-        changed = rubric_ops.edit_rubric(course, rubric, request.form.get("criteria", ""), current_user.id, now_utc(),
-                                         request.form.get("reason", "")[:300])
-    except Invalid as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Rubric saved; {changed} grade(s) re-scored.", "success")
+    applied_or_flashed(lambda: rubric_ops.edit_rubric(course, rubric, request.form.get("criteria", ""), current_user.id,
+                                                      now_utc(), request.form.get("reason", "")[:300]),
+                       lambda changed: f"Rubric saved; {changed} grade(s) re-scored.")
     return redirect(url_for("gradebook.rubrics", course_id=course.id))

@@ -5,7 +5,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
-from blueprints.common import course_or_404, found_or_404, permitted_or_403
+from blueprints.common import applied_or_flashed, course_or_404, found_or_404, permitted_or_403
 from blueprints.gradebook import bp, cell_html
 from core.extensions import db
 from core.timeutil import now_utc
@@ -52,9 +52,11 @@ def _sort_label(book, sort: str) -> str:
 def _grid_cells(rows, items, item_urls) -> dict:
     """Each shown row's item cells as one piece of markup (the grid's bulk, built in one pass
     rather than through the template per cell)."""
-    opening = {i.id: '\n        <td tabindex="-1" data-href="%s">' % escape(item_urls[i.id]) for i in items}
+    ids = [i.id for i in items]
+    openings = ['\n        <td tabindex="-1" data-href="%s">' % escape(item_urls[item_id]) for item_id in ids]
     closing = "</td>\n      "
-    return {r.student_id: Markup("".join([opening[i.id] + cell_html(r.cells[i.id]) + closing for i in items]))
+    return {r.student_id: Markup("".join([opening + cell_html(cell) + closing
+                                          for opening, cell in zip(openings, [r.cells[i] for i in ids])]))
             for r in rows}
 
 
@@ -70,7 +72,7 @@ def grid(course_id):
     """Staff: students × items with category subtotals, total, late and missing marks."""
     course = _staff_course(course_id)
     now = now_utc()
-    book = read_book(course, now, rubric_points=False)
+    book = read_book(course, now, details=False)
     query = request.args.get("q", "").strip()[:100]
     sort = request.args.get("sort", "name")[:20]
     descending = request.args.get("dir") == "desc"
@@ -114,9 +116,9 @@ def item(course_id, item_id):
         permitted_or_403(policy.can_enter_grades(current_user, course.id))
         student_ids = request.form.getlist("student", type=int)
         reason = request.form.get("reason", "")[:300]
-        try:
-            book = read_book(course, now)
-            owed = {r.student_id for r in book.rows if r.cells[grade_item.id].owed}
+
+        def save() -> None:
+            owed = {r.student_id for r in read_book(course, now).rows if r.cells[grade_item.id].owed}
             for sid in student_ids:
                 if sid not in owed:
                     continue
@@ -126,16 +128,11 @@ def item(course_id, item_id):
                     grading.record_grade(course, grade_item, sid, current_user.id, now, rubric_points=points,
                                          comment=comment, reason=reason)
                 else:
-                    raw = request.form.get(f"score-{sid}", "").strip()
-                    score = _number(raw)
+                    score = _number(request.form.get(f"score-{sid}", "").strip())
                     grading.record_grade(course, grade_item, sid, current_user.id, now, score=score,
                                          comment=comment, reason=reason)
-        except Invalid as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
-        db.session.commit()
-        flash("Grades saved.", "success")
+
+        applied_or_flashed(save, "Grades saved.")
         return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
     book = read_book(course, now)
     rows = [r for r in book.rows if r.cells[grade_item.id].owed]
@@ -176,16 +173,11 @@ def group_grade(course_id, item_id, group_id):
     group = found_or_404(db.session.get(ProjectGroup, group_id), lambda g: g.course_id == course.id)
     rubric = found_or_404(grading.rubric_of(grade_item))
     points = {c["key"]: request.form.get(f"group-points-{c['key']}", "") for c in rubric.criteria}
-    try:
-        grades = grading.record_group_grade(course, grade_item, group, current_user.id, now_utc(), rubric_points=points,
-                                            comment=request.form.get("comment", ""),
-                                            reason=request.form.get("reason", "")[:300])
-    except Invalid as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{group.name}: {len(grades)} member(s) graded; adjust any of them below.", "success")
+    applied_or_flashed(
+        lambda: grading.record_group_grade(course, grade_item, group, current_user.id, now_utc(), rubric_points=points,
+                                           comment=request.form.get("comment", ""),
+                                           reason=request.form.get("reason", "")[:300]),
+        lambda grades: f"{group.name}: {len(grades)} member(s) graded; adjust any of them below.")
     return redirect(url_for("gradebook.item", course_id=course.id, item_id=grade_item.id))
 
 
@@ -235,14 +227,9 @@ def waive(course_id, grade_id):
     course = _staff_course(course_id)
     permitted_or_403(policy.can_waive_penalty(current_user, course.id))
     grade = found_or_404(db.session.get(Grade, grade_id), lambda g: g.course_id == course.id)
-    try:
-        grading.waive_penalty(course, grade, request.form.get("reason", ""), current_user.id, now_utc(),
-                              waived=request.form.get("action") != "restore")
-    except Invalid as exc:
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("Penalty updated.", "success")
+    applied_or_flashed(lambda: grading.waive_penalty(course, grade, request.form.get("reason", ""), current_user.id,
+                                                     now_utc(), waived=request.form.get("action") != "restore"),
+                       "Penalty updated.")
     return redirect(url_for("gradebook.student", course_id=course.id, student_id=grade.student_id))
 
 
@@ -254,7 +241,7 @@ def export(course_id):
     layout = request.args.get("layout", "full")
     if layout not in exports.LAYOUTS:
         abort(404)
-    body = exports.gradebook_csv(read_book(course, now_utc(), rubric_points=False), layout)
+    body = exports.gradebook_csv(read_book(course, now_utc(), details=False), layout)
     db.session.commit()
     name = f"{course.code}-gradebook{'-lms' if layout == 'lms' else ''}.csv"
     return Response(body, mimetype="text/csv",

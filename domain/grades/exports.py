@@ -3,6 +3,7 @@ layout an LMS gradebook import takes (identifier, name, one column per category,
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 from defusedcsv import csv
 
@@ -12,46 +13,36 @@ from domain.grades.gradebook import Book
 LAYOUTS = ("full", "lms")
 
 
-def _shown_once(value) -> str:
+@lru_cache(maxsize=16_384, typed=True)
+def shown(value) -> str:
+    """A figure as the export writes it, ``round_grade``'d ("" for none); remembered by value,
+    since a class shares few distinct percents."""
     rounded = round_grade(value)
-    return "" if rounded is None else f"{rounded:g}"
-
-
-def _memo(fn):
-    """``fn`` remembered by its argument's repr for one export: a class shares few distinct
-    percents, and rounding each once keeps the export's cost in its rows, not in ``Decimal``."""
-    seen: dict = {}
-
-    def remembered(value):
-        key = repr(value)
-        if key not in seen:
-            seen[key] = fn(value)
-        return seen[key]
-
-    return remembered
+    return "" if rounded is None else f"{rounded + 0.0:g}"  # + 0.0: no "-0"
 
 
 def gradebook_csv(book: Book, layout: str = "full") -> str:
     """The book as CSV text in the given layout; figures rounded by ``round_grade``."""
     out = io.StringIO()
     writer = csv.writer(out)
-    shown = _memo(_shown_once)
+    category_ids = [c.id for c in book.categories]
     if layout == "lms":
         writer.writerow(["identifier", "name", *[c.title for c in book.categories], "total"])
         for row in book.rows:
-            writer.writerow([row.email, row.name, *[shown(row.categories[c.id]) for c in book.categories],
+            writer.writerow([row.email, row.name, *[shown(row.categories[c]) for c in category_ids],
                              shown(row.earned)])
         return out.getvalue()
     item_columns = [f"{i.title} (%)" for i in book.items]
     writer.writerow(["identifier", "name", *item_columns, *[f"{c.title} (%)" for c in book.categories],
                      "total", "counted", "late", "missing"])
+    item_ids = [i.id for i in book.items]
     for row in book.rows:
-        cells = [row.cells[i.id] for i in book.items]
+        cells = [row.cells[i] for i in item_ids]
         writer.writerow([
             row.email,
             row.name,
             *[shown(c.adjusted) if c.owed else "n/a" for c in cells],
-            *[shown(row.categories[c.id]) for c in book.categories],
+            *[shown(row.categories[c]) for c in category_ids],
             shown(row.earned),
             shown(row.counted),
             sum(1 for c in cells if c.late),

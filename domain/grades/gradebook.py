@@ -10,10 +10,11 @@ replaces it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from types import MappingProxyType
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
-from sqlalchemy import DateTime, null, select, type_coerce
+from sqlalchemy import DateTime, literal, null, select, type_coerce
 
 from core.extensions import db
 from domain import policy
@@ -30,7 +31,6 @@ from domain.grades.arithmetic import (
 from domain.grades.penalties import extension_moves, milestone_lateness, penalty_for, seconds_late
 from domain.grades.setup import ensure_gradebook, settings_for
 from models import (
-    MEMBER_PRESENTING,
     REVIEW_SUBMITTED,
     ROLE_STUDENT,
     Course,
@@ -115,10 +115,10 @@ class Book:
 
 
 def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None, posted_only: bool = False,
-              rubric_points: bool = True) -> Book:
+              details: bool = True) -> Book:
     """The gradebook (one student's row when ``student_id``); ``posted_only`` leaves out every
-    item not yet posted at ``now``, as a student must see it; without ``rubric_points`` the
-    cells carry no rubric lines (for pages and exports that show scores only)."""
+    item not yet posted at ``now``, as a student must see it; without ``details`` the cells carry
+    no rubric lines and no comments (for pages and exports that show scores only)."""
     categories = ensure_gradebook(course)
     settings = settings_for(course)
     items = list(
@@ -139,22 +139,25 @@ def read_book(course: Course, now: datetime, *, student_id: Optional[int] = None
     )
     if student_id is not None:
         students_q = students_q.where(User.id == student_id)
-    students = _rows(students_q).all()
-    facts = _facts(course, student_id)
-    grades = _grades(course, [i.id for i in items], student_id, rubric_points)
-    terms = _Terms(course.grace_minutes, settings.late_floor_percent, _penalty_rule(course, settings))
-    now = _naive_utc(now)
+    students = _rows(students_q)
+    student_ids = [s.id for s in students]
+    facts = _facts(course, student_id, details)
+    grades = _grades(course, [i.id for i in items], student_id, details)
+    terms = _Terms(timedelta(minutes=course.grace_minutes or 0), settings.late_floor_percent,
+                   _penalty_rule(course, settings), _naive_utc(now))
     plans = [_plan(i, facts, terms) for i in items]
+    columns = [_column(plan, student_ids, grades.get(plan.item_id, {}), facts, terms) for plan in plans]
     by_category = [(c, [n for n, i in enumerate(items) if i.category_id == c.id]) for c in categories]
     held_titles = [(i.presentation_id, i.title) for i in held]
+    item_ids = [i.id for i in items]
     rows = []
-    for s in students:
-        row_cells = [_cell(plan, s.id, grades.get((plan.item_id, s.id)), facts, terms, now) for plan in plans]
-        row = Row(s.id, s.display_name, s.email, {c.item_id: c for c in row_cells})
+    for n, s in enumerate(students):
+        row_cells = [column[n] for column in columns]
+        row = Row(s.id, s.display_name, s.email, dict(zip(item_ids, row_cells)))
         _subtotals(row, row_cells, by_category, plans)
         # Items still held are "not graded yet" to a student, whether or not staff graded them.
         row.ungraded += [title for presentation_id, title in held_titles
-                         if (presentation_id, s.id) not in facts.authors]
+                         if s.id not in facts.authors.get(presentation_id, ())]
         rows.append(row)
     return Book(course, settings, categories, items, rows, rubrics)
 
@@ -190,23 +193,26 @@ def student_cell(course: Course, item: GradeItem, student_id: int, now: datetime
 
 @dataclass
 class _Facts:
-    reviews: dict
-    extensions: dict
-    authors: set
-    presenters: set
-    groups: dict
-    milestone_versions: dict
-    milestone_deadlines: dict
-    review_deadlines: dict
+    """What the marks are made of, by presentation where a review item reads them."""
+
+    reviews: dict  # presentation -> {author: (submitted_at, grade, feedback)}
+    extensions: dict  # presentation -> {student: deadline}
+    authors: dict  # presentation -> {its presenting and summary members}
+    groups: dict  # student -> project group
+    milestone_versions: dict  # (kind, group) -> [(submitted_at, reference deadline)]
+    milestone_deadlines: dict  # kind -> deadline
+    review_deadlines: dict  # presentation -> review deadline
 
 
 @dataclass(frozen=True)
 class _Terms:
-    """The course's figures every cell reads: grace minutes, the late floor, its penalty rule."""
+    """The course's figures every cell reads: the grace period, the late floor, its penalty
+    rule, and the moment of reading (naive UTC)."""
 
-    grace_minutes: int
+    grace: timedelta
     floor: float
     penalty: Callable[[int], float]  # late seconds -> percent
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -228,32 +234,36 @@ def _plan(item: GradeItem, facts: _Facts, terms: _Terms) -> _Plan:
     return _Plan(
         item_id=item.id, title=item.title, weight=item.weight,
         presentation_id=item.presentation_id, milestone_kind=item.milestone_kind, review_deadline=deadline,
-        closes_at=extension_moves(deadline, None, terms.grace_minutes) if deadline is not None else None,
+        closes_at=deadline + terms.grace if deadline is not None else None,
         milestone_deadline=facts.milestone_deadlines.get(item.milestone_kind) if item.milestone_kind else None,
     )
 
 
-def _grades(course: Course, item_ids: list[int], student_id: Optional[int], rubric_points: bool) -> dict:
-    """The stored grades of the items as plain rows keyed by (item, student), one query; the
-    rubric points (JSON, decoded per row) only when asked for."""
+def _grades(course: Course, item_ids: list[int], student_id: Optional[int], details: bool) -> dict:
+    """The stored grades of the items as plain rows by item, then student, one query; comments
+    and rubric points (JSON, decoded per row) only with ``details``."""
     if not item_ids:
         return {}
-    points = Grade.rubric_points if rubric_points else null().label("rubric_points")
-    grades_q = (select(Grade.id, Grade.item_id, Grade.student_id, Grade.score, Grade.comment, points,
+    points = Grade.rubric_points if details else null().label("rubric_points")
+    comment = Grade.comment if details else literal("").label("comment")
+    grades_q = (select(Grade.item_id, Grade.student_id, Grade.id, Grade.score, comment, points,
                        Grade.penalty_percent, Grade.penalty_waived, Grade.waive_reason, Grade.late_seconds)
                 .where(Grade.course_id == course.id, Grade.item_id.in_(item_ids)))
     if student_id is not None:
         grades_q = grades_q.where(Grade.student_id == student_id)
-    return {(g.item_id, g.student_id): g for g in _rows(grades_q)}
+    by_item: dict = {}
+    for g in _rows(grades_q):
+        by_item.setdefault(g[0], {})[g[1]] = g
+    return by_item
 
 
-def _rows(statement):
-    """The rows of a select of plain columns, run on the session's connection: the session's
-    autoflush first, as ``Session.execute`` would, then no ORM loading per row (there are no
-    entities to load, and at a class's size that loading cost more than the query)."""
+def _rows(statement) -> list:
+    """The rows of a select of plain columns, fetched at once on the session's connection: the
+    session's autoflush first, as ``Session.execute`` would, then no ORM loading per row (there
+    are no entities to load, and at a class's size that loading cost more than the query)."""
     if db.session.autoflush:
         db.session.flush()
-    return db.session.connection().execute(statement)
+    return db.session.connection().execute(statement).all()
 
 
 def _naive(column):
@@ -261,35 +271,36 @@ def _naive(column):
     return type_coerce(column, DateTime)
 
 
-def _facts(course: Course, student_id: Optional[int]) -> _Facts:
+def _facts(course: Course, student_id: Optional[int], details: bool) -> _Facts:
     """What the marks are made of, one query each: reviews, extensions, authorship, groups,
-    milestones, review deadlines; every time in naive UTC."""
+    milestones, review deadlines; every time in naive UTC; the reviews' feedback only with
+    ``details``."""
     def only(q, column):
         return q.where(column == student_id) if student_id is not None else q
 
+    feedback = Review.feedback if details else literal("").label("feedback")
     # Only submitted reviews count: a draft is marked as nothing submitted.
-    reviews = {
-        (presentation_id, author_id): (submitted_at, grade, feedback)
-        for presentation_id, author_id, submitted_at, grade, feedback in _rows(
-            only(select(Review.presentation_id, Review.author_id, _naive(Review.submitted_at), Review.grade,
-                        Review.feedback)
-                 .join(Presentation, Presentation.id == Review.presentation_id)
-                 .where(Presentation.course_id == course.id, Review.status == REVIEW_SUBMITTED),
-                 Review.author_id)
-        )
-    }
-    extensions = {
-        (presentation_id, user_id): deadline
-        for presentation_id, user_id, deadline in _rows(
-            only(select(Extension.presentation_id, Extension.user_id, _naive(Extension.deadline))
-                 .where(Extension.course_id == course.id), Extension.user_id))
-    }
-    members = _rows(
-        only(select(PresentationMember.presentation_id, PresentationMember.user_id, PresentationMember.kind)
+    reviews: dict = {}
+    for presentation_id, author_id, submitted_at, grade, text in _rows(
+        only(select(Review.presentation_id, Review.author_id, _naive(Review.submitted_at), Review.grade, feedback)
+             .join(Presentation, Presentation.id == Review.presentation_id)
+             .where(Presentation.course_id == course.id, Review.status == REVIEW_SUBMITTED), Review.author_id)
+    ):
+        reviews.setdefault(presentation_id, {})[author_id] = (submitted_at, grade, text)
+    extensions: dict = {}
+    for presentation_id, user_id, deadline in _rows(
+        only(select(Extension.presentation_id, Extension.user_id, _naive(Extension.deadline))
+             .where(Extension.course_id == course.id), Extension.user_id)
+    ):
+        extensions.setdefault(presentation_id, {})[user_id] = deadline
+    authors: dict = {}
+    for presentation_id, user_id in _rows(
+        only(select(PresentationMember.presentation_id, PresentationMember.user_id)
              .where(PresentationMember.course_id == course.id), PresentationMember.user_id)
-    ).all()
+    ):
+        authors.setdefault(presentation_id, set()).add(user_id)
     groups = dict(_rows(only(select(ProjectMember.user_id, ProjectMember.group_id)
-                                          .where(ProjectMember.course_id == course.id), ProjectMember.user_id)).all())
+                             .where(ProjectMember.course_id == course.id), ProjectMember.user_id)))
     versions: dict = {}
     deadlines: dict = {}
     for kind, deadline, group_id, at, extended in _rows(
@@ -306,12 +317,11 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
             versions.setdefault((kind, group_id), []).append((at, extension_moves(deadline, extended,
                                                                                   course.grace_minutes)))
     review_deadlines = dict(_rows(
-        select(Presentation.id, _naive(Presentation.review_deadline)).where(Presentation.course_id == course.id)).all())
+        select(Presentation.id, _naive(Presentation.review_deadline)).where(Presentation.course_id == course.id)))
     return _Facts(
         reviews=reviews,
         extensions=extensions,
-        authors={(m.presentation_id, m.user_id) for m in members},
-        presenters={m.user_id for m in members if m.kind == MEMBER_PRESENTING},
+        authors=authors,
         groups=groups,
         milestone_versions=versions,
         milestone_deadlines=deadlines,
@@ -319,49 +329,90 @@ def _facts(course: Course, student_id: Optional[int]) -> _Facts:
     )
 
 
-def _cell(plan: _Plan, student_id: int, grade, facts: _Facts, terms: _Terms, now) -> Cell:
-    cell = Cell(plan.item_id)
-    late_seconds = 0
+_NOTHING = MappingProxyType({})  # shared by every cell and fact without an entry
+
+
+def _column(plan: _Plan, student_ids: list[int], grades: dict, facts: _Facts, terms: _Terms) -> list[Cell]:
+    """The item's cells of every student, in ``student_ids``' order: what the student owes and
+    submitted (a review, a milestone), then the stored grade over it."""
     if plan.presentation_id is not None:
-        key = (plan.presentation_id, student_id)
-        if key in facts.authors:
-            cell.owed = False
-            return cell
-        extended = facts.extensions.get(key)
-        closes_at = (plan.closes_at if extended is None
-                     else extension_moves(plan.review_deadline, extended, terms.grace_minutes))
-        review = facts.reviews.get(key)
-        if review is not None:
-            submitted_at, review_grade, feedback = review
-            late_seconds = seconds_late(submitted_at, closes_at)
-            if grade is None and review_grade is not None:
-                cell.source = "review page"
-                cell.score = 100.0 * review_grade / REVIEW_PAGE_SCALE
-                cell.comment = feedback or ""
-                cell.penalty = terms.penalty(late_seconds)
-        else:
-            cell.missing = now > closes_at
+        evidence = _review_evidence(plan, facts, terms)
     elif plan.milestone_kind is not None:
-        group_id = facts.groups.get(student_id)
-        versions = facts.milestone_versions.get((plan.milestone_kind, group_id), [])
-        late_seconds = milestone_lateness(versions)
-        deadline = plan.milestone_deadline
-        cell.missing = not versions and deadline is not None and now > deadline
-    if grade is not None:
-        cell.source = "gradebook"
-        cell.grade_id = grade.id
-        cell.score = grade.score
-        cell.comment = grade.comment
-        cell.rubric_points = grade.rubric_points or {}
-        cell.penalty = grade.penalty_percent
-        cell.waived = grade.penalty_waived
-        cell.waive_reason = grade.waive_reason
-        late_seconds = grade.late_seconds
-    cell.late = late_seconds > 0
-    if cell.penalty > 0 and cell.score is not None:
-        cell.penalty_line = lateness_label(late_seconds, cell.penalty)
-    cell.adjusted = adjusted_score(cell.score, cell.penalty, terms.floor, cell.waived)
-    return cell
+        evidence = _milestone_evidence(plan, facts, terms)
+    else:
+        evidence = _no_evidence
+    cells = []
+    for student_id in student_ids:
+        owed, late_seconds, score, penalty, source, comment, missing = evidence(student_id)
+        if not owed:
+            cells.append(Cell(plan.item_id, False))
+            continue
+        grade = grades.get(student_id)
+        grade_id = None
+        points = _NOTHING
+        waived = False
+        reason = ""
+        if grade is not None:
+            source = "gradebook"
+            _, _, grade_id, score, comment, stored_points, penalty, waived, reason, late_seconds = grade
+            points = stored_points or _NOTHING
+        line = lateness_label(late_seconds, penalty) if penalty > 0 and score is not None else ""
+        cells.append(Cell(plan.item_id, True, score, adjusted_score(score, penalty, terms.floor, waived), penalty,
+                          line, waived, reason, comment, points, grade_id, source, late_seconds > 0, missing))
+    return cells
+
+
+_Evidence = tuple  # (owed, late seconds, score, penalty, source, comment, missing)
+_OWED_NOTHING: _Evidence = (True, 0, None, 0.0, "", "", False)
+_NOT_OWED: _Evidence = (False, 0, None, 0.0, "", "", False)
+_MISSING: _Evidence = (True, 0, None, 0.0, "", "", True)
+
+
+def _no_evidence(student_id: int) -> _Evidence:
+    """An item graded on nothing the student submits here (a presentation, the discussion)."""
+    return _OWED_NOTHING
+
+
+def _review_evidence(plan: _Plan, facts: _Facts, terms: _Terms) -> Callable[[int], _Evidence]:
+    """A review item's evidence by student: not owed by the paper's authors; otherwise the
+    submitted review's lateness against the student's own deadline (extension and grace), and
+    its review-page grade while the gradebook holds none; missing once the deadline passed."""
+    authors = facts.authors.get(plan.presentation_id, _NOTHING)
+    extensions = facts.extensions.get(plan.presentation_id, _NOTHING)
+    reviews = facts.reviews.get(plan.presentation_id, _NOTHING)
+    grace, now, penalty_of = terms.grace, terms.now, terms.penalty
+
+    def evidence(student_id: int) -> _Evidence:
+        if student_id in authors:
+            return _NOT_OWED
+        extended = extensions.get(student_id)
+        closes_at = plan.closes_at if extended is None else extended + grace
+        review = reviews.get(student_id)
+        if review is None:
+            return _MISSING if now > closes_at else _OWED_NOTHING
+        submitted_at, review_grade, feedback = review
+        late_seconds = seconds_late(submitted_at, closes_at)
+        if review_grade is None:
+            return (True, late_seconds, None, 0.0, "", "", False)
+        return (True, late_seconds, 100.0 * review_grade / REVIEW_PAGE_SCALE, penalty_of(late_seconds), "review page",
+                feedback or "", False)
+
+    return evidence
+
+
+def _milestone_evidence(plan: _Plan, facts: _Facts, terms: _Terms) -> Callable[[int], _Evidence]:
+    """A milestone item's evidence by student: their group's versions' lateness; missing once
+    the deadline passed with no version."""
+    kind, deadline, now = plan.milestone_kind, plan.milestone_deadline, terms.now
+    overdue = deadline is not None and now > deadline
+
+    def evidence(student_id: int) -> _Evidence:
+        versions = facts.milestone_versions.get((kind, facts.groups.get(student_id)))
+        if not versions:
+            return _MISSING if overdue else _OWED_NOTHING
+        return (True, milestone_lateness(versions), None, 0.0, "", "", False)
+
+    return evidence
 
 
 def _subtotals(row: Row, cells: list[Cell], by_category: list, plans: list[_Plan]) -> None:
