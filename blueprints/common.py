@@ -152,23 +152,28 @@ def committed(work: Callable[[], object] = lambda: None) -> bool:
 RACE = "Someone changed the same thing at the same moment; reload the page and try again."
 
 
-def applied_or_flashed(operation: Callable[[], object], done: str, race_message: str = RACE) -> bool:
-    """Run a domain operation and commit the request, flashing ``done``. A refusal (``Invalid``,
-    ``Conflict``, ``Forbidden``) or a lost race (a unique key) is rolled back and flashed instead;
-    ``NotFound`` goes on to the 404 handler."""
+def attempted(operation: Callable[[], T], race_message: str | Callable[[], str] = RACE) -> tuple[Optional[T], Optional[str]]:
+    """Run a domain operation and commit the request: its result and no problem, or, rolled
+    back, no result and why it was refused (``Invalid``, ``Conflict``, ``Forbidden``) or lost a
+    race on a unique key (``race_message``, or what ``race_message()`` says once the loser's work
+    is rolled back, so it can name what the winner took); ``NotFound`` goes on to the 404 handler."""
     try:
-        operation()
+        result = operation()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        flash(race_message, "error")
-        return False
+        return None, race_message() if callable(race_message) else race_message
     except (Invalid, Conflict, Forbidden) as exc:
         db.session.rollback()
-        flash(exc.message or "That is not possible now.", "error")
-        return False
-    flash(done, "success")
-    return True
+        return None, exc.message or "That is not possible now."
+    return result, None
+
+
+def applied_or_flashed(operation: Callable[[], object], done: str, race_message: str | Callable[[], str] = RACE) -> bool:
+    """``attempted`` with its outcome flashed: ``done``, or the problem as an error."""
+    _, problem = attempted(operation, race_message)
+    flash(problem or done, "error" if problem else "success")
+    return problem is None
 
 
 def http_url(form, field) -> None:
