@@ -63,10 +63,9 @@ def _others_for_viewer(course_id: int, presentation_id: int, via: str):
     """The other reviews this viewer may read (audited), or why they may not read them yet."""
     course, presentation = course_and_presentation_or_404(course_id, presentation_id)
     now = now_utc()
-    if not policy.can_read_others(current_user, presentation, now):
+    reviews = reviewing.others_reviews_opened(current_user, presentation, now, via)
+    if reviews is None:
         return course, presentation, None, reviewing.read_block_message(current_user, presentation, now)
-    reviews = policy.visible_reviews(current_user, presentation, now)
-    reviewing.record_view_of_others(current_user, presentation, count=len(reviews), via=via)
     db.session.commit()
     return course, presentation, reviews, None
 
