@@ -94,6 +94,30 @@ def outcome(results, message):
     assert message in loser_page
 
 
+def a_presenter_and_two_rivals(course, session, make, login_as, group_size: int):
+    """A presentation given by one student, in a course whose groups take ``group_size``, and
+    the clients of two other students."""
+    course.presentation_group_size = group_size
+    db.session.commit()
+    presenter, a, b = (make.member(course, ROLE_STUDENT) for _ in range(3))
+    return make.presentation(course, session=session, presenters=[presenter]), (login_as(a), login_as(b))
+
+
+def race_for_a_seat(course, clients, url) -> list[str]:
+    """The clients ask for a group seat at the same instant: each is redirected (never a 500) and
+    its next sign-up page says how it went; returns those pages."""
+    results = run_together(*(post(c, url) for c in clients))
+    assert [code for code, _ in results] == [302, 302]
+    return [c.get(f"/courses/{course.id}/signup").get_data(as_text=True) for c in clients]
+
+
+def seats(presentation, kind: str) -> list[int]:
+    db.session.expire_all()
+    return sorted(
+        m.seat for m in db.session.query(PresentationMember).filter_by(presentation_id=presentation.id, kind=kind)
+    )
+
+
 def count_presentations(course):
     db.session.expire_all()
     return db.session.query(Presentation).filter_by(course_id=course.id).count()
@@ -160,42 +184,22 @@ def test_double_submit_by_one_student_gives_one_presentation(course, session, ma
 
 
 def test_last_seat_of_a_group_at_the_same_instant(course, session, make, login_as, clock, monkeypatch):
-    course.presentation_group_size = 2
-    db.session.commit()
-    owner, a, b = (make.member(course, ROLE_STUDENT) for _ in range(3))
-    pres = make.presentation(course, session=session, presenters=[owner])
-    clients = login_as(a), login_as(b)
+    pres, clients = a_presenter_and_two_rivals(course, session, make, login_as, group_size=2)
     let_every_thread_past_the_check(monkeypatch, "join_problem")
 
-    url = f"/courses/{course.id}/signup/join/{pres.id}"
-    results = run_together(*(post(c, url) for c in clients))
-    assert [code for code, _ in results] == [302, 302]
-    messages = [c.get(f"/courses/{course.id}/signup").get_data(as_text=True) for c in clients]
+    messages = race_for_a_seat(course, clients, f"/courses/{course.id}/signup/join/{pres.id}")
     assert sum("That presenting group was just filled" in page for page in messages) == 1
-    db.session.expire_all()
-    seats = sorted(
-        m.seat for m in db.session.query(PresentationMember).filter_by(presentation_id=pres.id, kind="presenting")
-    )
-    assert seats == [1, 2]
+    assert seats(pres, "presenting") == [1, 2]
 
 
 def test_last_seat_of_a_summary_group_at_the_same_instant(course, session, make, login_as, clock, monkeypatch):
-    course.presentation_group_size = 1
-    db.session.commit()
-    presenter, a, b = (make.member(course, ROLE_STUDENT) for _ in range(3))
-    pres = make.presentation(course, session=session, presenters=[presenter])
-    clients = login_as(a), login_as(b)
+    pres, clients = a_presenter_and_two_rivals(course, session, make, login_as, group_size=1)
     let_every_thread_past_the_check(monkeypatch, "volunteer_problem", module=schedule)
 
-    url = f"/courses/{course.id}/presentations/{pres.id}/summary/volunteer"
-    results = run_together(*(post(c, url) for c in clients))
-    assert [code for code, _ in results] == [302, 302]
-    messages = [c.get(f"/courses/{course.id}/signup").get_data(as_text=True) for c in clients]
+    messages = race_for_a_seat(course, clients, f"/courses/{course.id}/presentations/{pres.id}/summary/volunteer")
     assert sum(schedule.VOLUNTEER_FULL in page for page in messages) == 1
     assert sum("You write the summary of" in page for page in messages) == 1
-    db.session.expire_all()
-    seats = [m.seat for m in db.session.query(PresentationMember).filter_by(presentation_id=pres.id, kind="summary")]
-    assert seats == [1]
+    assert seats(pres, "summary") == [1]
 
 
 # --------------------------------------------------------------------------- the claim function itself
