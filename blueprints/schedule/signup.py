@@ -1,4 +1,5 @@
-"""Students sign up to present: claim a paper and a free slot, or join a presenting group."""
+"""Students sign up to present: claim a paper and a free slot, or join a presenting group (the
+way a student takes a seat in a group, which volunteering for a summary shares)."""
 from __future__ import annotations
 
 from datetime import datetime
