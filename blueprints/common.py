@@ -8,7 +8,7 @@ settings, the roster or the integrity overview, asked for by a student).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar
 from urllib.parse import urlsplit
 
 from dataclasses import dataclass
@@ -152,21 +152,29 @@ def committed(work: Callable[[], object] = lambda: None) -> bool:
 RACE = "Someone changed the same thing at the same moment; reload the page and try again."
 
 
-def applied_or_flashed(operation: Callable[[], object], done: Union[str, Callable[[object], str]],
-                       race_message: str = RACE) -> bool:
-    """Run a domain operation and commit the request, flashing ``done`` (or ``done(result)``). A
-    refusal (``Invalid``, ``Conflict``, ``Forbidden``) or a lost race (a unique key) is rolled
-    back and flashed instead; ``NotFound`` goes on to the 404 handler."""
+def attempted(operation: Callable[[], T], race_message: str | Callable[[], str] = RACE) -> tuple[Optional[T], Optional[str]]:
+    """Run a domain operation and commit the request: its result and no problem, or, rolled
+    back, no result and why it was refused (``Invalid``, ``Conflict``, ``Forbidden``) or lost a
+    race on a unique key (``race_message``, or what ``race_message()`` says once the loser's work
+    is rolled back, so it can name what the winner took); ``NotFound`` goes on to the 404 handler."""
     try:
         result = operation()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        flash(race_message, "error")
-        return False
+        return None, race_message() if callable(race_message) else race_message
     except (Invalid, Conflict, Forbidden) as exc:
         db.session.rollback()
-        flash(exc.message or "That is not possible now.", "error")
+        return None, exc.message or "That is not possible now."
+    return result, None
+
+
+def applied_or_flashed(operation: Callable[[], object], done: str | Callable[[object], str],
+                       race_message: str | Callable[[], str] = RACE) -> bool:
+    """``attempted`` with its outcome flashed: ``done`` (or ``done(result)``), or the problem as an error."""
+    result, problem = attempted(operation, race_message)
+    if problem:
+        flash(problem, "error")
         return False
     flash(done if isinstance(done, str) else done(result), "success")
     return True

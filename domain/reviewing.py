@@ -406,6 +406,17 @@ def record_view_of_others(user, presentation: Presentation, **detail) -> None:
         )
 
 
+def others_reviews_opened(user, presentation: Presentation, now: datetime, via: str) -> Optional[list[Review]]:
+    """The other students' reviews of the presentation the user may read at ``now``, their
+    opening audited once (``via`` names the page or path; the caller commits), or None while the
+    policy keeps them closed to this user."""
+    if not policy.can_read_others(user, presentation, now):
+        return None
+    reviews = policy.visible_reviews(user, presentation, now)
+    record_view_of_others(user, presentation, count=len(reviews), via=via)
+    return reviews
+
+
 # --------------------------------------------------------------------------- staff
 
 

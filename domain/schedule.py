@@ -80,17 +80,20 @@ def course_sessions(course: Course) -> list[ClassSession]:
     )
 
 
+def _presentations_in_schedule_order(course: Course):
+    """The query of the course's presentations in schedule order, with papers and sessions loaded."""
+    return (
+        select(Presentation)
+        .join(ClassSession, ClassSession.id == Presentation.session_id)
+        .where(Presentation.course_id == course.id)
+        .order_by(ClassSession.starts_at, Presentation.slot, Presentation.id)
+        .options(selectinload(Presentation.paper), selectinload(Presentation.session))
+    )
+
+
 def course_presentations(course: Course) -> list[Presentation]:
     """The course's presentations in schedule order, with their papers and sessions loaded."""
-    return list(
-        db.session.scalars(
-            select(Presentation)
-            .join(ClassSession, ClassSession.id == Presentation.session_id)
-            .where(Presentation.course_id == course.id)
-            .order_by(ClassSession.starts_at, Presentation.slot, Presentation.id)
-            .options(selectinload(Presentation.paper), selectinload(Presentation.session))
-        )
-    )
+    return list(db.session.scalars(_presentations_in_schedule_order(course)))
 
 
 def enrolled_students(course: Course) -> list[User]:
@@ -287,14 +290,8 @@ def summary_groups(course: Course) -> list[Presentation]:
     where staff see which lack a summary group and assign them)."""
     return list(
         db.session.scalars(
-            select(Presentation)
-            .join(ClassSession, ClassSession.id == Presentation.session_id)
-            .where(Presentation.course_id == course.id)
-            .order_by(ClassSession.starts_at, Presentation.slot, Presentation.id)
-            .options(
-                selectinload(Presentation.paper),
-                selectinload(Presentation.session),
-                selectinload(Presentation.members).joinedload(PresentationMember.user),
+            _presentations_in_schedule_order(course).options(
+                selectinload(Presentation.members).joinedload(PresentationMember.user)
             )
         )
     )

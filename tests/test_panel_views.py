@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from domain import policy
 from tests.support.factories import ROLE_INSTRUCTOR, ROLE_TA, T0
 from core.extensions import db
-from models import PanelRoom, Question, VerdictVote, Vote
+from models import AuditEvent, PanelRoom, Question, VerdictVote, Vote
 
 ANON_NAME = "Zelda Anonymous-Asker"
 XSS = '<img src=x onerror="alert(1)">'
@@ -455,6 +455,29 @@ def test_authors_room_shows_the_released_reviews_weaknesses_and_questions(login_
     assert "Reviewer B" not in column  # it names no weakness nor question
     assert DRAFT_WEAK not in html and "Few baselines." not in column.replace(WEAK, "")
     assert 'href="#rebuttal"' in html and 'id="rebuttal" tabindex="-1"' in html
+
+
+def test_opening_the_released_reviews_in_the_authors_room_is_audited_once_a_view(login_as, clock, people, presentation, reviewed):
+    def view_events():
+        db.session.expire_all()
+        return db.session.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "review.view_others").order_by(AuditEvent.id)
+        ).all()
+
+    author = login_as(people["author"])
+    clock.to(presentation.review_deadline - timedelta(minutes=1))
+    author.get(url(presentation))
+    assert view_events() == []  # nothing released, nothing read
+
+    clock.to(presentation.review_deadline + timedelta(minutes=1))
+    author.get(url(presentation))
+    author.get(url(presentation))
+    login_as(people["critic"]).get(url(presentation))  # the critics' room shows no reviews
+    login_as(people["instructor"]).get(url(presentation, "moderate"))
+    events = view_events()
+    assert [(e.actor_id, e.presentation_id, e.detail) for e in events] == [
+        (people["author"].id, presentation.id, {"count": 2, "via": "room"}),
+    ] * 2  # one event a view, however many reviews it shows (the draft is not one of them)
 
 
 def test_critics_room_has_no_reviews_column(login_as, clock, people, presentation, reviewed):

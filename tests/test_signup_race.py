@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from blueprints.common import committed
-from domain import signup
+from domain import schedule, signup
 from tests.support.factories import ROLE_STUDENT, T0
 from core.extensions import db
 from models import Course, Presentation, PresentationMember, User
@@ -54,11 +54,11 @@ def run_together(*calls):
     return results
 
 
-def let_every_thread_past_the_check(monkeypatch, name: str, parties: int = 2):
-    """The first call of ``signup.<name>`` in each thread finds no problem and waits for the
-    other threads, so all of them go on to insert; later calls (the explanation after a refused
-    insert) use the real check."""
-    real = getattr(signup, name)
+def let_every_thread_past_the_check(monkeypatch, name: str, parties: int = 2, module=signup):
+    """The first call of ``<module>.<name>`` (``signup`` unless told) in each thread finds no
+    problem and waits for the other threads, so all of them go on to insert; later calls (the
+    explanation after a refused insert) use the real check."""
+    real = getattr(module, name)
     barrier = threading.Barrier(parties)
     local = threading.local()
 
@@ -69,7 +69,7 @@ def let_every_thread_past_the_check(monkeypatch, name: str, parties: int = 2):
             return None
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(signup, name, gated)
+    monkeypatch.setattr(module, name, gated)
 
 
 def post(client, url, data=None):
@@ -92,6 +92,30 @@ def outcome(results, message):
     assert codes == [302, 409], codes
     [loser_page] = [page for code, page in results if code == 409]
     assert message in loser_page
+
+
+def a_presenter_and_two_rivals(course, session, make, login_as, group_size: int):
+    """A presentation given by one student, in a course whose groups take ``group_size``, and
+    the clients of two other students."""
+    course.presentation_group_size = group_size
+    db.session.commit()
+    presenter, a, b = (make.member(course, ROLE_STUDENT) for _ in range(3))
+    return make.presentation(course, session=session, presenters=[presenter]), (login_as(a), login_as(b))
+
+
+def race_for_a_seat(course, clients, url) -> list[str]:
+    """The clients ask for a group seat at the same instant: each is redirected (never a 500) and
+    its next sign-up page says how it went; returns those pages."""
+    results = run_together(*(post(c, url) for c in clients))
+    assert [code for code, _ in results] == [302, 302]
+    return [c.get(f"/courses/{course.id}/signup").get_data(as_text=True) for c in clients]
+
+
+def seats(presentation, kind: str) -> list[int]:
+    db.session.expire_all()
+    return sorted(
+        m.seat for m in db.session.query(PresentationMember).filter_by(presentation_id=presentation.id, kind=kind)
+    )
 
 
 def count_presentations(course):
@@ -160,23 +184,22 @@ def test_double_submit_by_one_student_gives_one_presentation(course, session, ma
 
 
 def test_last_seat_of_a_group_at_the_same_instant(course, session, make, login_as, clock, monkeypatch):
-    course.presentation_group_size = 2
-    db.session.commit()
-    owner, a, b = (make.member(course, ROLE_STUDENT) for _ in range(3))
-    pres = make.presentation(course, session=session, presenters=[owner])
-    clients = login_as(a), login_as(b)
+    pres, clients = a_presenter_and_two_rivals(course, session, make, login_as, group_size=2)
     let_every_thread_past_the_check(monkeypatch, "join_problem")
 
-    url = f"/courses/{course.id}/signup/join/{pres.id}"
-    results = run_together(*(post(c, url) for c in clients))
-    assert [code for code, _ in results] == [302, 302]
-    messages = [c.get(f"/courses/{course.id}/signup").get_data(as_text=True) for c in clients]
+    messages = race_for_a_seat(course, clients, f"/courses/{course.id}/signup/join/{pres.id}")
     assert sum("That presenting group was just filled" in page for page in messages) == 1
-    db.session.expire_all()
-    seats = sorted(
-        m.seat for m in db.session.query(PresentationMember).filter_by(presentation_id=pres.id, kind="presenting")
-    )
-    assert seats == [1, 2]
+    assert seats(pres, "presenting") == [1, 2]
+
+
+def test_last_seat_of_a_summary_group_at_the_same_instant(course, session, make, login_as, clock, monkeypatch):
+    pres, clients = a_presenter_and_two_rivals(course, session, make, login_as, group_size=1)
+    let_every_thread_past_the_check(monkeypatch, "volunteer_problem", module=schedule)
+
+    messages = race_for_a_seat(course, clients, f"/courses/{course.id}/presentations/{pres.id}/summary/volunteer")
+    assert sum(schedule.VOLUNTEER_FULL in page for page in messages) == 1
+    assert sum("You write the summary of" in page for page in messages) == 1
+    assert seats(pres, "summary") == [1]
 
 
 # --------------------------------------------------------------------------- the claim function itself

@@ -19,7 +19,7 @@ from blueprints.panel import bp
 from core.extensions import db
 from core.security import no_store
 from core.timeutil import now_utc
-from domain import policy
+from domain import policy, reviewing
 from domain.panel import commands, payloads, reports, schema, state
 from domain.review_form import review_form_fields
 from models import OUTCOMES, PHASES, VERDICTS, Course, PanelRoom, Presentation
@@ -100,10 +100,9 @@ def _page(template: str, course, presentation, room, role, **context):
     )
 
 
-def rebuttal_notes(course, presentation, now) -> list[dict]:
-    """The weaknesses and questions of the reviews the policy lets the viewer read at ``now``,
-    each under the reviewer's label as this viewer sees it."""
-    reviews = policy.visible_reviews(current_user, presentation, now)
+def rebuttal_notes(course, reviews) -> list[dict]:
+    """The weaknesses and questions of the reviews the policy let the viewer read, each under
+    the reviewer's label as this viewer sees it."""
     labels = policy.reviewer_labels(current_user, reviews)
     fields = [f for key in REBUTTAL_FIELDS for f in review_form_fields(course) if f["key"] == key]
     notes = []
@@ -133,11 +132,14 @@ def participant(course_id, presentation_id):
     from_review = state.review_questions(room, current_user) if role == policy.ROOM_CRITIC else []
     rebuttal = None
     if role == policy.ROOM_AUTHOR:
+        reviews = reviewing.others_reviews_opened(current_user, presentation, now, via="room")
         rebuttal = {
-            "readable": policy.can_read_others(current_user, presentation, now),
+            "readable": reviews is not None,
             "release_at": policy.release_at(presentation),
-            "notes": rebuttal_notes(course, presentation, now),
+            "notes": rebuttal_notes(course, reviews or []),
         }
+        if reviews is not None:
+            db.session.commit()  # the audit event of this opening
     page = _page("panel/participant.html", course, presentation, room, role, from_review=from_review,
                  rebuttal=rebuttal)
     return no_store(Response(page))

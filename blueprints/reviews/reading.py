@@ -17,7 +17,7 @@ from blueprints.reviews.responses import (
     detail_page,
     json_answer,
     mean_score,
-    note_view_of_other,
+    opened_review_or_404,
     page,
     review_in_course_or_404,
     review_json,
@@ -63,10 +63,9 @@ def _others_for_viewer(course_id: int, presentation_id: int, via: str):
     """The other reviews this viewer may read (audited), or why they may not read them yet."""
     course, presentation = course_and_presentation_or_404(course_id, presentation_id)
     now = now_utc()
-    if not policy.can_read_others(current_user, presentation, now):
+    reviews = reviewing.others_reviews_opened(current_user, presentation, now, via)
+    if reviews is None:
         return course, presentation, None, reviewing.read_block_message(current_user, presentation, now)
-    reviews = policy.visible_reviews(current_user, presentation, now)
-    reviewing.record_view_of_others(current_user, presentation, count=len(reviews), via=via)
     db.session.commit()
     return course, presentation, reviews, None
 
@@ -97,13 +96,11 @@ def presentation_reviews(course_id, presentation_id):
 @login_required
 def detail(course_id, review_id):
     """One review; a hidden review answers exactly like a missing one (V8)."""
-    course = course_or_404(course_id)
-    review = review_in_course_or_404(course, review_id)
-    note_view_of_other(review)
+    course, review = opened_review_or_404(course_id, review_id)
     now = now_utc()
     grade_form = GradeForm(obj=review) if policy.can_grade_review(current_user, review) else None
     response = detail_page(course, review, grade_form, now)
-    db.session.commit()  # the gradebook the grade is read from may have been set up just now
+    db.session.commit()  # the audit event, and the gradebook the grade is read from if set up just now
     return response
 
 
@@ -147,7 +144,7 @@ def api_presentation_reviews(course_id, presentation_id):
 @login_required
 def api_detail(course_id, review_id):
     """JSON: one review; a hidden review answers exactly like a missing one (V8)."""
-    course = course_or_404(course_id)
-    review = review_in_course_or_404(course, review_id)
-    note_view_of_other(review)
-    return json_answer(review_json(review, now_utc()))
+    _course, review = opened_review_or_404(course_id, review_id)
+    response = json_answer(review_json(review, now_utc()))
+    db.session.commit()  # the audit event
+    return response

@@ -13,9 +13,9 @@ from flask import (
 from flask_login import current_user
 
 from blueprints.common import (
+    course_or_404,
     found_or_404,
 )
-from core.extensions import db
 from core.security import no_store
 from core.timeutil import iso, now_utc
 from domain import policy, reviewing
@@ -30,6 +30,16 @@ def review_in_course_or_404(course: Course, review_id: int) -> Review:
         policy.visible_review(current_user, review_id, now_utc()),
         lambda review: review.presentation.course_id == course.id,
     )
+
+
+def opened_review_or_404(course_id: int, review_id: int) -> tuple[Course, Review]:
+    """The course and a review of it this viewer may read, else 404 (V8); opening another
+    student's review is audited (the view commits once it has built its answer)."""
+    course = course_or_404(course_id)
+    review = review_in_course_or_404(course, review_id)
+    if review.author_id != current_user.id:
+        reviewing.record_view_of_others(current_user, review.presentation, review_id=review.id)
+    return course, review
 
 
 def page(template: str, status: int = 200, **context) -> Response:
@@ -66,12 +76,6 @@ def review_json(review: Review, now) -> dict:
     if policy.can_view_feedback(current_user, review) and policy.can_view_review_grade(current_user, review, now):
         data.update(grade=review.grade, feedback=review.feedback)
     return data
-
-
-def note_view_of_other(review: Review) -> None:
-    if review.author_id != current_user.id:
-        reviewing.record_view_of_others(current_user, review.presentation, review_id=review.id)
-        db.session.commit()
 
 
 

@@ -1,16 +1,17 @@
-"""Students sign up to present: claim a paper and a free slot, or join a presenting group."""
+"""Students sign up to present: claim a paper and a free slot, or join a presenting group (the
+way a student takes a seat in a group, which volunteering for a summary shares)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable, Optional
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from blueprints.common import committed, course_or_404, of_course_or_404, presentation_or_404
+from blueprints.common import applied_or_flashed, attempted, course_or_404, of_course_or_404, presentation_or_404
 from blueprints.schedule import bp
 from blueprints.schedule.forms import SignupForm, parse_placement, placement_value
-from core.extensions import db
 from core.timeutil import now_utc
 from domain import policy, schedule, signup
 from domain.schedule import session_label
@@ -29,13 +30,12 @@ def signup_page(course_id):
     status = 200
     if may_sign_up and mine is None and form.validate_on_submit():
         session_id, slot = parse_placement(form.placement.data)
-        try:
-            presentation = signup.claim(course, current_user, form.paper_id.data, session_id, slot, now)
-            if not committed():
-                problem = signup.claim_problem(course, current_user, form.paper_id.data, session_id, slot, now)
-                raise signup.SignupError(problem or signup.CHANGED_MEANWHILE)
-        except signup.SignupError as exc:
-            form.form_errors.append(exc.message)
+        presentation, problem = attempted(
+            lambda: signup.claim(course, current_user, form.paper_id.data, session_id, slot, now),
+            asked_again(lambda: signup.claim_problem(course, current_user, form.paper_id.data, session_id, slot, now)),
+        )
+        if problem:
+            form.form_errors.append(problem)
             status = 409
         else:
             flash(f"You present “{presentation.paper.title}”. See you there!", "success")
@@ -77,24 +77,39 @@ def _fill_signup_choices(form: SignupForm, course: Course, now: datetime, reserv
     ]
 
 
-@bp.route("/courses/<int:course_id>/signup/join/<int:presentation_id>", methods=["POST"])
-@login_required
-def join(course_id, presentation_id):
-    """A student joins a presenting group that still has a free seat."""
+def asked_again(problem: Callable[[], Optional[str]]) -> Callable[[], str]:
+    """What a student who lost a sign-up race is told: what the winner took (the check asked
+    again once rolled back), or that the schedule changed meanwhile."""
+    return lambda: problem() or signup.CHANGED_MEANWHILE
+
+
+def take_seat(course_id: int, presentation_id: int, take: Callable[..., object],
+              problem: Callable[..., Optional[str]], done: str):
+    """A student takes a seat in one of a presentation's groups on a valid POST:
+    ``take(course, student, presentation, now)`` committed (then to the presentation, ``done``
+    flashed with its paper's ``title``), or refused with what ``problem`` (same arguments) says
+    (then back to sign-up)."""
     course = course_or_404(course_id)
     presentation = presentation_or_404(course, presentation_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     now = now_utc()
-    try:
-        signup.join(course, current_user, presentation, now)
-        if not committed():
-            raise signup.SignupError(signup.join_problem(course, current_user, presentation, now) or signup.CHANGED_MEANWHILE)
-    except signup.SignupError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("schedule.signup", course_id=course.id))
-    flash(f"You joined the group presenting “{presentation.paper.title}”.", "success")
-    return redirect(url_for("schedule.presentation", course_id=course.id, presentation_id=presentation.id))
+    if applied_or_flashed(
+        lambda: take(course, current_user, presentation, now),
+        done.format(title=presentation.paper.title),
+        asked_again(lambda: problem(course, current_user, presentation, now)),
+    ):
+        return redirect(url_for("schedule.presentation", course_id=course.id, presentation_id=presentation.id))
+    return redirect(url_for("schedule.signup", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>/signup/join/<int:presentation_id>", methods=["POST"])
+@login_required
+def join(course_id, presentation_id):
+    """A student joins a presenting group that still has a free seat."""
+    return take_seat(
+        course_id, presentation_id, signup.join, signup.join_problem, "You joined the group presenting “{title}”."
+    )
 
 
 @bp.route("/courses/<int:course_id>/signup/release/<int:paper_id>", methods=["POST"])
@@ -105,11 +120,8 @@ def release(course_id, paper_id):
     paper = of_course_or_404(Paper, course, paper_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    try:
-        signup.release_reservation(paper, current_user)
-    except signup.SignupError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("schedule.signup", course_id=course.id))
-    db.session.commit()
-    flash(f"“{paper.title}” is no longer reserved for you: anyone may sign up for it now.", "success")
+    applied_or_flashed(
+        lambda: signup.release_reservation(paper, current_user),
+        f"“{paper.title}” is no longer reserved for you: anyone may sign up for it now.",
+    )
     return redirect(url_for("schedule.signup", course_id=course.id))

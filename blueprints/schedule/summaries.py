@@ -6,9 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from blueprints.common import committed, course_or_404, presentation_or_404
+from blueprints.common import attempted, course_or_404
 from blueprints.schedule import bp
-from core.timeutil import now_utc
+from blueprints.schedule.signup import take_seat
 from domain import schedule, signup
 from models import Course
 
@@ -66,15 +66,13 @@ def summary_groups(course_id):
         return _render(course, schedule.summary_groups(course), students, problems, status=400)
     notes = [note for p in presentations for note in schedule.hidden_review_notes(p, plans[p.id])]
 
-    saved = {}
-
-    def save():
-        saved["changed"] = sum(schedule.set_summary_group(p, plans[p.id], current_user.id) for p in presentations)
-
-    if not committed(save):
-        flash(signup.CHANGED_MEANWHILE, "error")
+    count, problem = attempted(
+        lambda: sum(schedule.set_summary_group(p, plans[p.id], current_user.id) for p in presentations),
+        signup.CHANGED_MEANWHILE,
+    )
+    if problem:
+        flash(problem, "error")
         return redirect(url_for("schedule.summary_groups", course_id=course.id))
-    count = saved["changed"]
     flash(f"Summary groups saved ({count} changed); the class sees them now.", "success")
     for note in notes:
         flash(note, "warning")
@@ -85,19 +83,10 @@ def summary_groups(course_id):
 @login_required
 def summary_volunteer(course_id, presentation_id):
     """A student volunteers to write a presentation's summary while its group has room."""
-    course = course_or_404(course_id)
-    presentation = presentation_or_404(course, presentation_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    now = now_utc()
-    try:
-        schedule.volunteer_for_summary(course, current_user, presentation, now)
-        if not committed():
-            raise signup.SignupError(
-                schedule.volunteer_problem(course, current_user, presentation, now) or signup.CHANGED_MEANWHILE
-            )
-    except signup.SignupError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("schedule.signup", course_id=course.id))
-    flash(f"You write the summary of “{presentation.paper.title}”.", "success")
-    return redirect(url_for("schedule.presentation", course_id=course.id, presentation_id=presentation.id))
+    return take_seat(
+        course_id,
+        presentation_id,
+        schedule.volunteer_for_summary,
+        schedule.volunteer_problem,
+        "You write the summary of “{title}”.",
+    )
