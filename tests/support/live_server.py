@@ -136,9 +136,36 @@ def _migrated_sqlite_file() -> Path:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "migrated.sqlite3"
     _flask_db_upgrade(server_env(path, SOCKETIO_ASYNC_MODE="threading"))
-    with closing(sqlite3.connect(path)) as connection:  # fold the WAL into the file, which is then copied alone
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _fold_wal(path)
     return path
+
+
+@cache
+def _demo_sqlite_file() -> Path:
+    """A SQLite file prepared as ``make db`` prepares one (migrated, the demo course loaded),
+    made once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="colloquy-demo-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "demo.sqlite3"
+    env = server_env(path, SOCKETIO_ASYNC_MODE="threading")
+    for args in (["db", "upgrade"], ["seed-demo", "--if-empty"]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+    _fold_wal(path)
+    return path
+
+
+def copy_of_demo_database(path: Path) -> Path:
+    """A new SQLite file at ``path`` holding the migrated schema and the demo course."""
+    shutil.copyfile(_demo_sqlite_file(), path)
+    return path
+
+
+def _fold_wal(path: Path) -> None:
+    """Checkpoint the WAL into the database file, so the file can be copied alone."""
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _new_sqlite_file(env: dict) -> Path | None:
