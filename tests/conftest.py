@@ -11,11 +11,10 @@ import time_machine
 os.environ.setdefault("COLLOQUY_ENV", "development")
 
 from app import create_app  # noqa: E402
-from core.extensions import db, limiter  # noqa: E402
 from models import ROLE_INSTRUCTOR, ROLE_STUDENT, User  # noqa: E402
-from tests.support.apps import FreshRequestClient, app_config, fresh_tables  # noqa: E402
+from tests.support.apps import FreshRequestClient, app_config, create_tables, fresh_tables  # noqa: E402
 from tests.support.factories import T0, Factory, login  # noqa: E402
-from tests.support.pg import start_cluster  # noqa: E402
+from tests.support.pg import Database, start_cluster  # noqa: E402
 
 
 @pytest.fixture
@@ -42,8 +41,7 @@ def make_app(tmp_path):
         other = create_app(app_config(tmp_path / f"other-{next(counter)}.sqlite3", **overrides))
         other.test_client_class = FreshRequestClient
         with other.app_context():
-            db.create_all()
-            limiter.reset()
+            create_tables(other)
         return other
 
     return _make
@@ -110,7 +108,7 @@ def student(make, course):
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    """A PostgreSQL server for the test session (skips, or fails under CI=true, without one)."""
+    """The PostgreSQL server of the test session (skips, or fails under CI=true, without one)."""
     cluster = start_cluster()
     try:
         yield cluster
@@ -118,7 +116,13 @@ def pg_cluster():
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
-def pg_url(pg_cluster) -> str:
-    """``postgresql://…`` of the session's test database, owned by an ordinary role."""
-    return pg_cluster.url()
+@pytest.fixture(scope="module")
+def pg_database(pg_cluster, request) -> Database:
+    """A new empty database of this test module in the session's server, owned by an ordinary role."""
+    return Database(pg_cluster, request.module.__name__.rpartition(".")[2])
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_database) -> str:
+    """``postgresql://…`` of this test module's database."""
+    return pg_database.url()

@@ -10,23 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 import socketio
 
-from tests.support.live_server import (
-    WAIT,
-    Participant,
-    Server,
-    cookie_header,
-    csrf_token,
-    free_port,
-    login,
-    prepare_database,
-    program,
-    server_env,
-    wait_until,
-)
-from tests.support.panel import RedisServer
+from tests.support.cluster import app_processes, own_redis, room_people
+from tests.support.live_server import WAIT, Participant, cookie_header, csrf_token, login, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -36,54 +23,24 @@ QUESTION_LIMIT = 4
 @pytest.fixture(scope="module")
 def redis_port(tmp_path_factory):
     """A redis-server of our own on a free loopback port, without persistence."""
-    redis = RedisServer(program("redis-server"), free_port(), tmp_path_factory.mktemp("redis")).start()
-    try:
+    with own_redis(tmp_path_factory.mktemp("redis")) as redis:
         yield redis.port
-    finally:
-        redis.kill()
 
 
 @pytest.fixture(scope="module")
 def cluster(redis_port, tmp_path_factory):
     """Processes A and B on one database and one Redis; yields (a, b, setup data)."""
-    directory = tmp_path_factory.mktemp("cluster")
-    env = server_env(
-        directory / "panel.sqlite3",
-        SOCKETIO_ASYNC_MODE="eventlet",
-        SOCKETIO_MESSAGE_QUEUE=f"redis://127.0.0.1:{redis_port}/0",
-        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{redis_port}/1",
-        QUESTION_RATE=f"{QUESTION_LIMIT}/60",
-    )
-    data = prepare_database(env)
-    servers = [Server({**env, "PORT": str(free_port())}, directory / f"server-{name}.log") for name in "ab"]
-    try:
-        for server in servers:
-            server.launch()
-        for server in servers:
-            server.wait_up()
-        yield servers[0], servers[1], data
-        for server in servers:
-            assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
-    finally:
-        for server in servers:
-            server.kill()
+    with app_processes(tmp_path_factory.mktemp("cluster"), redis_port, {"a": {}, "b": {}},
+                       QUESTION_RATE=f"{QUESTION_LIMIT}/60") as ((a, b), data, _env):
+        yield a, b, data
 
 
 @pytest.fixture
 def people(cluster):
     """Connect participants: ``people(key, server)`` logs the user in over HTTP and joins the room."""
     a, _b, data = cluster
-    opened = []
-
-    def connect(key: str, server: Server, http: requests.Session | None = None) -> Participant:
-        participant = Participant(server.base, http or login(a.base, data["emails"][key]), data["room_id"])
-        participant.connect()
-        opened.append(participant)
-        return participant
-
-    yield connect
-    for participant in opened:
-        participant.close()
+    with room_people(a.base, data) as connect:
+        yield connect
 
 
 def _at_seq(participant: Participant, question_id: int, seq: int):

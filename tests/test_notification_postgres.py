@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
-from core.config import load_config
 from core.extensions import db
 from domain.notifications.announcements import announce
 from domain.notifications.outbox import dispatch_due
 from models import DeliveryAttempt, DeliveryState, EmailDelivery
-from tests.support.apps import FreshRequestClient, app_config, fresh_tables
+from tests.support.apps import postgres_app
 from tests.support.factories import ROLE_INSTRUCTOR, ROLE_STUDENT, T0
 from tests.support.smtp import SMTPServer
 
@@ -55,19 +53,9 @@ def smtp():
 
 @pytest.fixture
 def app(pg_url, tmp_path, monkeypatch):
-    """The test app on PostgreSQL (tables created fresh), sending through the test's SMTP server."""
-    monkeypatch.setenv("DATABASE_URL", pg_url)
-    settings = load_config(str(tmp_path))
-    app = create_app(app_config(
-        tmp_path / "unused.sqlite3",
-        SQLALCHEMY_DATABASE_URI=settings["SQLALCHEMY_DATABASE_URI"],
-        SQLALCHEMY_ENGINE_OPTIONS=settings["SQLALCHEMY_ENGINE_OPTIONS"],
-    ))
-    app.test_client_class = FreshRequestClient
-    with fresh_tables(app):
+    """The test app on PostgreSQL (every table empty), sending through the test's SMTP server."""
+    with postgres_app(monkeypatch, pg_url, tmp_path) as app:
         yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_two_sender_processes_send_each_e_mail_once(app, make, smtp, tmp_path):

@@ -6,7 +6,7 @@ pseudonyms, two moderators in a panel room) run again here, where concurrent wri
 overlap and only row locks and unique indexes keep them apart.
 
 ``app`` is overridden in this module, so conftest's ``make``, ``login_as`` and ``client`` work
-against PostgreSQL; each test gets freshly created tables.
+against PostgreSQL; each test starts on empty tables.
 """
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from app import create_app
 from core.timeutil import now_utc
 from domain.panel import commands
 from core.config import load_config
-from tests.support.apps import FreshRequestClient, app_config, fresh_tables
+from tests.support.apps import postgres_app
 from tests.support.factories import ROLE_STUDENT, T0
 from core.extensions import db
 from models import MEMBER_PRESENTING, MEMBER_SUMMARY, ClassSession, PresentationMember, Question, Review, User
@@ -57,21 +56,8 @@ UTC = timezone.utc
 @pytest.fixture
 def app(pg_url, tmp_path, monkeypatch):
     """The test app on PostgreSQL, its database settings read from DATABASE_URL as in production."""
-    monkeypatch.setenv("DATABASE_URL", pg_url)
-    settings = load_config(str(tmp_path))
-    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
-    app = create_app(
-        app_config(
-            tmp_path / "unused.sqlite3",
-            SQLALCHEMY_DATABASE_URI=settings["SQLALCHEMY_DATABASE_URI"],
-            SQLALCHEMY_ENGINE_OPTIONS=settings["SQLALCHEMY_ENGINE_OPTIONS"],
-        )
-    )
-    app.test_client_class = FreshRequestClient
-    with fresh_tables(app):
+    with postgres_app(monkeypatch, pg_url, tmp_path) as app:
         yield app
-    with app.app_context():
-        db.engine.dispose()  # close this app's pooled connections now, not at garbage collection
 
 
 # --------------------------------------------------------------------------- migrations and demo

@@ -5,8 +5,6 @@ event, with a time on every line, as text or JSON lines."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import requests
@@ -15,7 +13,8 @@ from demo.course import DEMO_PASSWORD, INSTRUCTOR
 from tests.support.factories import login
 from tests.support.panel import PanelCast
 from tests.support.live_server import (
-    PASSWORD, ROOT, WAIT, Server, csrf_token, free_port, prepare_database, program, server_env, wait_until,
+    PASSWORD, WAIT, Server, copy_of_demo_database, csrf_token, free_port, prepare_database, program, server_env,
+    wait_until,
 )
 from tests.support.panel import RedisServer
 
@@ -96,12 +95,7 @@ def test_a_process_starts_while_postgresql_is_down_and_is_not_ready(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_database(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("demo")
-    env = server_env(directory / "demo.sqlite3", SOCKETIO_ASYNC_MODE="threading")
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run([sys.executable, "-m", "flask", "--app", "app", *command], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=300)
-    return directory / "demo.sqlite3"
+    return copy_of_demo_database(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
 
 
 @pytest.mark.parametrize("production", [False, True])

@@ -13,17 +13,9 @@ import time
 import pytest
 import requests
 
-from tests.support.live_server import (
-    Participant,
-    Server,
-    free_port,
-    login,
-    prepare_database,
-    program,
-    server_env,
-    wait_until,
-)
-from tests.support.panel import NS, RedisServer, TcpProxy
+from tests.support.cluster import app_processes, own_redis, redis_url, room_people
+from tests.support.live_server import Participant, Server, free_port, program, wait_until
+from tests.support.panel import NS, TcpProxy
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +25,8 @@ CONVERGE_S = 20  # the bound on every "converged" wait
 
 @pytest.fixture(scope="module")
 def redis(tmp_path_factory):
-    server = RedisServer(program("redis-server"), free_port(), tmp_path_factory.mktemp("redis")).start()
-    try:
+    with own_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture(scope="module")
@@ -53,47 +42,18 @@ def proxy(redis):
 def cluster(redis, proxy, tmp_path_factory):
     """Processes A, B (Redis directly) and C (through the proxy); yields (a, b, c, data, env)."""
     directory = tmp_path_factory.mktemp("outage")
-    env = server_env(
-        directory / "panel.sqlite3",
-        SOCKETIO_ASYNC_MODE="eventlet",
-        SOCKETIO_MESSAGE_QUEUE=redis.url(0),
-        RATELIMIT_STORAGE_URI=redis.url(1),
-        PANEL_HEARTBEAT="1",
-    )
-    data = prepare_database(env)
-    through_proxy = {"SOCKETIO_MESSAGE_QUEUE": f"redis://127.0.0.1:{proxy.port}/0",
-                     "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{proxy.port}/1"}
-    servers = [
-        Server({**env, **extra, "PORT": str(free_port())}, directory / f"server-{name}.log")
-        for name, extra in (("a", {}), ("b", {}), ("c", through_proxy))
-    ]
-    try:
-        for server in servers:
-            server.start()
+    through_proxy = {"SOCKETIO_MESSAGE_QUEUE": redis_url(proxy.port, 0),
+                     "RATELIMIT_STORAGE_URI": redis_url(proxy.port, 1)}
+    with app_processes(directory, redis.port, {"a": {}, "b": {}, "c": through_proxy},
+                       PANEL_HEARTBEAT="1") as (servers, data, env):
         yield (*servers, data, env, directory)
-        for server in servers:
-            assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
-    finally:
-        for server in servers:
-            server.kill()
 
 
 @pytest.fixture
 def people(cluster):
     """``people(key, server)``: the user logged in over HTTP (on A), joined to the room on ``server``."""
-    data = cluster[3]
-    a = cluster[0]
-    opened = []
-
-    def connect(key: str, server: Server) -> Participant:
-        participant = Participant(server.base, login(a.base, data["emails"][key]), data["room_id"])
-        participant.connect()
-        opened.append(participant)
-        return participant
-
-    yield connect
-    for participant in opened:
-        participant.close()
+    with room_people(cluster[0].base, cluster[3]) as connect:
+        yield connect
 
 
 def _at_seq(participant: Participant, question_id: int, seq: int):

@@ -1,8 +1,8 @@
 """The production topology of SPEC §8, end to end: PostgreSQL, Redis, three app processes and
 nginx with the repository's own site file (``deploy/nginx/colloquy.conf``).
 
-Every part is a real server this module starts on 127.0.0.1 and stops by its PID: a throwaway
-PostgreSQL cluster (tests/support/pg.py), ``redis-server`` (the Socket.IO queue in db 0, the
+Every part is a real server started on 127.0.0.1 and stopped by its PID: the test session's
+throwaway PostgreSQL cluster (tests/support/pg.py, with a database of this module's own), ``redis-server`` (the Socket.IO queue in db 0, the
 rate limits in db 1), three ``python app.py`` processes (eventlet, ``TRUSTED_PROXIES=1``) and
 nginx in front of them. Every HTTP request and socket goes through nginx; a client is pinned to
 a process by the route cookie the site file hashes (the access log says which process served
@@ -26,7 +26,6 @@ import pytest
 import requests
 import socketio
 
-from tests.support import pg
 from tests.support.live_server import (
     PASSWORD,
     ROOT,
@@ -143,12 +142,13 @@ def _program(name: str, path: str | None) -> str:
 
 
 @pytest.fixture(scope="module")
-def topology(tmp_path_factory):
-    """PostgreSQL, Redis, processes a, b and c, and nginx in front; stopped by PID afterwards."""
+def topology(tmp_path_factory, pg_database):
+    """PostgreSQL (this module's database in the session's server), Redis, processes a, b and c,
+    and nginx in front; stopped by PID afterwards."""
     redis_path = _program("redis-server", redis_binary())
     nginx_path = _program("nginx", nginx_binary())
     directory = tmp_path_factory.mktemp("topology")
-    cluster = pg.start_cluster()
+    cluster = pg_database
     redis = servers = proxy = None
     try:
         redis = RedisServer(redis_path, free_port(), tmp_path_factory.mktemp("redis")).start()
@@ -183,7 +183,6 @@ def topology(tmp_path_factory):
             server.kill()
         if redis is not None:
             redis.kill()
-        cluster.stop()
 
 
 @pytest.fixture

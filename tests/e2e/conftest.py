@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.live_server import copy_of_demo_database
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "test-results"
 HOST = "127.0.0.1"
@@ -110,19 +112,6 @@ def server_env(database: Path, port: int) -> dict:
     return env
 
 
-def _prepare_database(env: dict, log_path: Path) -> None:
-    """``make db``: migrate, then load the demo course."""
-    for args in (["db", "upgrade"], ["seed-demo", "--if-empty"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
-        )
-        with open(log_path, "a") as log:
-            log.write(done.stdout + done.stderr)
-        if done.returncode != 0:
-            pytest.fail(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}", pytrace=False)
-
-
 def _wait_until_serving(server: LiveServer) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
@@ -133,7 +122,7 @@ def _wait_until_serving(server: LiveServer) -> None:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
+            time.sleep(0.05)
     pytest.fail(f"the server did not answer /login within {SERVER_START_SECONDS} s:\n{server.log()}", pytrace=False)
 
 
@@ -155,7 +144,7 @@ def live_server(tmp_path_factory):
     log_path = workdir / "server.log"
     port = free_port()
     env = server_env(database, port)
-    _prepare_database(env, log_path)
+    copy_of_demo_database(database)  # as ``make db`` leaves it: migrated, the demo course loaded
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

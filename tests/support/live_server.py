@@ -5,18 +5,22 @@ Nothing here imports eventlet or gevent: each server picks its async mode in its
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -120,11 +124,68 @@ def server_env(database: Path, **overrides: str) -> dict:
     }
 
 
-def prepare_database(env: dict) -> dict:
-    """``flask db upgrade`` and the SETUP cast; returns room_id, course_id, presentation_id, emails, ids."""
-    cli_env = {**env, "SOCKETIO_ASYNC_MODE": "threading", "SOCKETIO_MESSAGE_QUEUE": ""}
+def _flask_db_upgrade(cli_env: dict) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=cli_env,
                    check=True, capture_output=True, timeout=120)
+
+
+@cache
+def _migrated_sqlite_file() -> Path:
+    """A SQLite file that ``flask db upgrade`` brought from empty to head, made once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="colloquy-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "migrated.sqlite3"
+    _flask_db_upgrade(server_env(path, SOCKETIO_ASYNC_MODE="threading"))
+    _fold_wal(path)
+    return path
+
+
+@cache
+def _demo_sqlite_file() -> Path:
+    """A SQLite file prepared as ``make db`` prepares one (migrated, the demo course loaded),
+    made once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="colloquy-demo-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "demo.sqlite3"
+    env = server_env(path, SOCKETIO_ASYNC_MODE="threading")
+    for args in (["db", "upgrade"], ["seed-demo", "--if-empty"]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+    _fold_wal(path)
+    return path
+
+
+def copy_of_demo_database(path: Path) -> Path:
+    """A new SQLite file at ``path`` holding the migrated schema and the demo course."""
+    shutil.copyfile(_demo_sqlite_file(), path)
+    return path
+
+
+def _fold_wal(path: Path) -> None:
+    """Checkpoint the WAL into the database file, so the file can be copied alone."""
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _new_sqlite_file(env: dict) -> Path | None:
+    """The SQLite file of ``env``'s DATABASE_URL when it does not exist yet, else None."""
+    url = env["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return None if path.exists() else path
+
+
+def prepare_database(env: dict) -> dict:
+    """``flask db upgrade`` (a copy of its result, on a new SQLite file) and the SETUP cast;
+    returns room_id, course_id, presentation_id, emails, ids."""
+    cli_env = {**env, "SOCKETIO_ASYNC_MODE": "threading", "SOCKETIO_MESSAGE_QUEUE": ""}
+    new_file = _new_sqlite_file(env)
+    if new_file is None:
+        _flask_db_upgrade(cli_env)
+    else:
+        shutil.copyfile(_migrated_sqlite_file(), new_file)
     setup = subprocess.run([sys.executable, "-c", SETUP, PASSWORD], cwd=ROOT, env=cli_env, check=True,
                            capture_output=True, text=True, timeout=120)
     return json.loads(setup.stdout.strip().splitlines()[-1])

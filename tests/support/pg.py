@@ -202,6 +202,24 @@ class Cluster:
             pass
 
 
+class Database:
+    """One database of the session's cluster, for one test module: its URL, and the cluster's
+    server to stop and start again (an outage every user of the server sees)."""
+
+    def __init__(self, cluster: Cluster, name: str):
+        self.cluster, self.name = cluster, name
+        cluster.create_database(name)
+
+    def url(self) -> str:
+        return self.cluster.url(self.name)
+
+    def stop_server(self) -> None:
+        self.cluster.stop_server()
+
+    def start_server(self) -> None:
+        self.cluster.start_server()
+
+
 def start_cluster() -> Cluster:
     """A started PostgreSQL server (skips, or fails under CI=true, without one)."""
     bin_dir = server_bin_dir()
