@@ -158,11 +158,12 @@ class _RoomPresence:
 
 @dataclass
 class _Presence:
-    """Sockets of this process: sid → user, each panel room's presence, the seq each joined
-    socket is current at, the presence last sent here per room, and the processes' shared
+    """Sockets of this process: sid → user and the session token it connected with, each
+    panel room's presence, the seq each joined socket is current at, the presence last sent here per room, and the processes' shared
     presence (with a Redis queue; ``heartbeat.SharedPresence``)."""
 
     users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
     rooms: dict[int, _RoomPresence] = field(default_factory=dict)
     seqs: dict[tuple[int, str], int] = field(default_factory=dict)
     sent: dict[int, object] = field(default_factory=dict)
@@ -176,12 +177,15 @@ def _state() -> _Presence:
     return current_app.extensions.setdefault("panel_presence", _Presence())
 
 
-def connected(sid: str, user_id: int) -> None:
-    """A socket of this user connected: it joins the user's private room."""
+def connected(sid: str, user_id: int, session_token: str) -> None:
+    """A socket of this user connected with the session holding ``session_token``: it joins
+    the user's private room (and the heartbeat checks its session from now on)."""
     registry = _state()
     with registry.lock:
         registry.users[sid] = user_id
+        registry.tokens[sid] = session_token
     socketio.server.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
+    heartbeat.watch()
 
 
 def audience_of(sid: str, room_id: int) -> str | None:
@@ -246,6 +250,7 @@ def disconnected(sid: str) -> None:
         leave(sid, room_id)
     with registry.lock:
         registry.users.pop(sid, None)
+        registry.tokens.pop(sid, None)
 
 
 def local_rooms() -> dict[int, dict[int, str]]:
@@ -418,10 +423,7 @@ def _send_snapshots(room_id: int, sockets: list[tuple[str, int, str]]) -> None:
         role = policy.room_role(user, room.presentation) if user is not None else None
         if role != audience:
             # Removed from the course or given another role while the news was lost.
-            if user is None:
-                leave(sid, room_id)
-            else:
-                follow_role(sid, room, user, role, now)
+            _follow_or_leave(sid, room_id, room, user, role, now)
             continue
         if audience not in shown:
             shown[audience] = presence(room_id, names=audience == payloads.MODERATOR)
@@ -451,6 +453,14 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None, now: datetime
     emit_local("snapshot", payloads.snapshot(room, user, role, current, now, audience_views()), sid)
 
 
+def _follow_or_leave(sid: str, room_id: int, room: PanelRoom | None, user, role: str | None, now: datetime) -> None:
+    """``follow_role``, or leave the room without a word when the room or the user is gone."""
+    if user is None or room is None:
+        leave(sid, room_id)
+    else:
+        follow_role(sid, room, user, role, now)
+
+
 def membership_changed(user_id: int) -> None:
     """Apply a roster change (removal, new role) to the user's open sockets at once (on every
     server process)."""
@@ -468,10 +478,8 @@ def _follow_membership(user_id: int) -> None:
         joined = [(sid, room_id) for room_id, room in registry.rooms.items() for sid in sids if sid in room.sockets]
     for sid, room_id in joined:
         room = db.session.get(PanelRoom, room_id)
-        if user is None or room is None:
-            leave(sid, room_id)
-        else:
-            follow_role(sid, room, user, policy.room_role(user, room.presentation), now)
+        role = policy.room_role(user, room.presentation) if user is not None and room is not None else None
+        _follow_or_leave(sid, room_id, room, user, role, now)
 
 
 def end_user_sockets(user_id: int) -> None:
@@ -486,4 +494,92 @@ def _close_user_sockets(user_id: int) -> None:
     """Disconnect the user's sockets of this process."""
     room = user_room(user_id)
     for sid in [sid for sid, _ in socketio.server.manager.get_participants(NAMESPACE, room)]:
-        socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        _disconnect(sid)
+
+
+def _disconnect(sid: str) -> None:
+    socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+
+
+# --------------------------------------------------------------------------- revalidation
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The sockets one check found out of step with the database: ``ended`` (sid, user) whose
+    session ended, ``moved`` (sid, room, user, audience joined, role now; None: not a member)."""
+
+    ended: tuple[tuple[str, int], ...] = ()
+    moved: tuple[tuple[str, int, int, str, str | None], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.ended or self.moved)
+
+
+def stale_sockets(
+    sessions: dict[str, tuple[int, str | None]],
+    joined: dict[tuple[int, str], tuple[int, str]],
+    tokens: dict[int, str],
+    roles: dict[tuple[int, int], str],
+) -> Stale:
+    """Compare this process's sockets with the database's answers: ``sessions`` (sid → user,
+    token connected with), ``joined`` ((room, sid) → user, audience), ``tokens`` (user → stored
+    session token; a missing user is gone) and ``roles`` ((room, user) → room role; missing:
+    may not enter). A socket whose token is not its user's now has ended (and needs no move)."""
+    ended = tuple((sid, user_id) for sid, (user_id, token) in sessions.items() if tokens.get(user_id) != token)
+    gone = {sid for sid, _user_id in ended}
+    moved = tuple(
+        (sid, room_id, user_id, audience, roles.get((room_id, user_id)))
+        for (room_id, sid), (user_id, audience) in joined.items()
+        if sid not in gone and roles.get((room_id, user_id)) != audience
+    )
+    return Stale(ended, moved)
+
+
+def session_tokens(user_ids) -> dict[int, str]:
+    """The stored session token of each of the given users (absent: no such user), in one query."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.session_token).where(User.id.in_(ids))).all())
+
+
+def revalidate() -> Stale:
+    """Bring this process's sockets in step with the stored sessions and roles, in two queries
+    for all of them: a socket whose session ended (logout rotated the token, or the user is
+    gone) is told ``forced_logout`` and disconnected; one whose room role changed follows it
+    (``follow_role``: a new audience and snapshot, or a removal notice). Returns what it found.
+
+    The sockets are listed before the database is read, so a socket's audience is never newer
+    than the role it is compared with; a socket that moved on its own since is left alone.
+    """
+    registry = _state()
+    with registry.lock:
+        sessions = {sid: (user_id, registry.tokens.get(sid)) for sid, user_id in registry.users.items()}
+        joined = {
+            (room_id, sid): (user_id, audience)
+            for room_id, room in registry.rooms.items()
+            for sid, (user_id, audience) in room.sockets.items()
+            if user_id is not None
+        }
+    if not sessions:
+        return Stale()
+    tokens = session_tokens({user_id for user_id, _token in sessions.values()})
+    roles = policy.room_roles((room_id, user_id) for (room_id, _sid), (user_id, _a) in joined.items())
+    stale = stale_sockets(sessions, joined, tokens, roles)
+    for sid, _user_id in stale.ended:
+        emit_local("forced_logout", {}, sid)
+        _disconnect(sid)
+    if stale.moved:
+        _move(stale.moved)
+    return stale
+
+
+def _move(moved) -> None:
+    """Move sockets whose role changed (``Stale.moved``), reading their rooms and users once."""
+    rooms = {r.id: r for r in db.session.scalars(select(PanelRoom).where(PanelRoom.id.in_({m[1] for m in moved})))}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({m[2] for m in moved})))}
+    now = now_utc()
+    for sid, room_id, user_id, audience, role in moved:
+        if audience_of(sid, room_id) == audience:
+            _follow_or_leave(sid, room_id, rooms.get(room_id), users.get(user_id), role, now)

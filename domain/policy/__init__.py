@@ -46,6 +46,7 @@ from domain.policy.panel import (  # noqa: F401
     refusal,
     role_sees_question,
     room_role,
+    room_roles,
 )
 from domain.policy.reviews import (  # noqa: F401
     can_edit_submitted,

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import contains_eager
 
 from core.extensions import db
@@ -25,8 +25,10 @@ from models import (
     Q_LIVE,
     Q_QUEUED,
     STAFF_ROLES,
+    Enrollment,
     PanelRoom,
     Presentation,
+    PresentationMember,
     Question,
     RoomMute,
 )
@@ -41,14 +43,46 @@ ASK_PHASES = ("presenting", "panel")
 VERDICT_PHASES = ("panel", "closed")
 
 
+def _room_role_from(course_role: Optional[str], authored: Callable[[], bool]) -> Optional[str]:
+    """The room role of a course role (None: not enrolled) and authorship (asked only of students)."""
+    if course_role is None:
+        return None
+    if course_role in STAFF_ROLES:
+        return ROOM_MODERATOR
+    return ROOM_AUTHOR if authored() else ROOM_CRITIC
+
+
 def room_role(user, presentation: Presentation) -> Optional[str]:
     """'moderator', 'author', 'critic', or None when the user may not enter the room."""
-    role = course_role(user, presentation.course_id)
-    if role is None:
-        return None
-    if role in STAFF_ROLES:
-        return ROOM_MODERATOR
-    return ROOM_AUTHOR if is_author(user, presentation) else ROOM_CRITIC
+    return _room_role_from(course_role(user, presentation.course_id), lambda: is_author(user, presentation))
+
+
+_ROOM_ROLES = (
+    select(PanelRoom.id, Enrollment.user_id, Enrollment.role, PresentationMember.id)
+    .join(PanelRoom.presentation)
+    .join(Enrollment, Enrollment.course_id == Presentation.course_id)
+    .outerjoin(
+        PresentationMember,
+        (PresentationMember.presentation_id == Presentation.id) & (PresentationMember.user_id == Enrollment.user_id),
+    )
+    .where(
+        PanelRoom.id.in_(bindparam("room_ids", expanding=True)),
+        tuple_(PanelRoom.id, Enrollment.user_id).in_(bindparam("pairs", expanding=True)),
+    )
+)
+
+
+def room_roles(pairs) -> dict[tuple[int, int], str]:
+    """``room_role`` for each ``(room_id, user_id)`` pair, read in one query: ``{pair: role}``,
+    without the pairs where the user may not enter the room."""
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return {}
+    rows = db.session.execute(_ROOM_ROLES, {"room_ids": sorted({room_id for room_id, _ in pairs}), "pairs": pairs})
+    return {
+        (room_id, user_id): _room_role_from(role, lambda member_id=member_id: member_id is not None)
+        for room_id, user_id, role, member_id in rows
+    }
 
 
 def _mute(room_id, user_id):
