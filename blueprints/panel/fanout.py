@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from datetime import datetime
 
@@ -23,7 +23,7 @@ from core.timeutil import now_utc
 from domain import policy
 from domain.panel import payloads, state
 from domain.panel.commands import Change, Notice
-from models import PanelRoom, Question, User
+from models import Enrollment, PanelRoom, Presentation, Question, User
 
 NAMESPACE = "/panel"
 
@@ -536,17 +536,41 @@ def stale_sockets(
     return Stale(ended, moved)
 
 
-def session_tokens(user_ids) -> dict[int, str]:
-    """The stored session token of each of the given users (absent: no such user), in one query."""
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.session_token).where(User.id.in_(ids))).all())
+_USERS, _ENROLLED, _PRESENTATIONS, _ROOMS = (
+    model.__table__ for model in (User, Enrollment, Presentation, PanelRoom)
+)
+# Core columns, and users found through their rooms rather than listed: at thousands of sockets
+# the ORM's row handling, or binding one parameter per user, would cost more than the query.
+_MEMBER_TOKENS = (
+    select(_USERS.c.id, _USERS.c.session_token)
+    .select_from(
+        _USERS.join(_ENROLLED, _ENROLLED.c.user_id == _USERS.c.id)
+        .join(_PRESENTATIONS, _PRESENTATIONS.c.course_id == _ENROLLED.c.course_id)
+        .join(_ROOMS, _ROOMS.c.presentation_id == _PRESENTATIONS.c.id)
+    )
+    .where(_ROOMS.c.id.in_(bindparam("room_ids", expanding=True)))
+)
+_SESSION_TOKENS = select(_USERS.c.id, _USERS.c.session_token).where(
+    _USERS.c.id.in_(bindparam("user_ids", expanding=True))
+)
+
+
+def session_tokens(user_ids, room_ids) -> dict[int, str]:
+    """The stored session token of each of the given users (absent: no such user): one query
+    for the members of the rooms' courses, and one more only for users outside them (removed,
+    or with sockets in no room)."""
+    wanted = set(user_ids)
+    rooms = sorted(set(room_ids))
+    found = dict(db.session.execute(_MEMBER_TOKENS, {"room_ids": rooms}).all()) if rooms else {}
+    others = sorted(wanted - found.keys())
+    if others:
+        found.update(db.session.execute(_SESSION_TOKENS, {"user_ids": others}).all())
+    return {user_id: found[user_id] for user_id in wanted if user_id in found}
 
 
 def revalidate() -> Stale:
     """Bring this process's sockets in step with the stored sessions and roles, in two queries
-    for all of them: a socket whose session ended (logout rotated the token, or the user is
+    for all of them (three while some socket's user is outside its rooms' courses): a socket whose session ended (logout rotated the token, or the user is
     gone) is told ``forced_logout`` and disconnected; one whose room role changed follows it
     (``follow_role``: a new audience and snapshot, or a removal notice). Returns what it found.
 
@@ -564,8 +588,9 @@ def revalidate() -> Stale:
         }
     if not sessions:
         return Stale()
-    tokens = session_tokens({user_id for user_id, _token in sessions.values()})
-    roles = policy.room_roles((room_id, user_id) for (room_id, _sid), (user_id, _a) in joined.items())
+    room_ids = {room_id for room_id, _sid in joined}
+    tokens = session_tokens({user_id for user_id, _token in sessions.values()}, room_ids)
+    roles = policy.room_roles(room_ids)
     stale = stale_sockets(sessions, joined, tokens, roles)
     for sid, _user_id in stale.ended:
         emit_local("forced_logout", {}, sid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from core.extensions import db
@@ -57,28 +57,32 @@ def room_role(user, presentation: Presentation) -> Optional[str]:
     return _room_role_from(course_role(user, presentation.course_id), lambda: is_author(user, presentation))
 
 
+_ENROLLED, _ROOMS, _PRESENTATIONS, _MEMBERS = (
+    model.__table__ for model in (Enrollment, PanelRoom, Presentation, PresentationMember)
+)
+# Core columns, not ORM entities, and no list of users: at thousands of sockets the ORM's row
+# handling, or binding one parameter per user, would cost more than the query.
 _ROOM_ROLES = (
-    select(PanelRoom.id, Enrollment.user_id, Enrollment.role, PresentationMember.id)
-    .join(PanelRoom.presentation)
-    .join(Enrollment, Enrollment.course_id == Presentation.course_id)
-    .outerjoin(
-        PresentationMember,
-        (PresentationMember.presentation_id == Presentation.id) & (PresentationMember.user_id == Enrollment.user_id),
+    select(_ROOMS.c.id, _ENROLLED.c.user_id, _ENROLLED.c.role, _MEMBERS.c.id)
+    .select_from(
+        _ROOMS.join(_PRESENTATIONS, _PRESENTATIONS.c.id == _ROOMS.c.presentation_id)
+        .join(_ENROLLED, _ENROLLED.c.course_id == _PRESENTATIONS.c.course_id)
+        .outerjoin(
+            _MEMBERS,
+            (_MEMBERS.c.presentation_id == _PRESENTATIONS.c.id) & (_MEMBERS.c.user_id == _ENROLLED.c.user_id),
+        )
     )
-    .where(
-        PanelRoom.id.in_(bindparam("room_ids", expanding=True)),
-        tuple_(PanelRoom.id, Enrollment.user_id).in_(bindparam("pairs", expanding=True)),
-    )
+    .where(_ROOMS.c.id.in_(bindparam("room_ids", expanding=True)))
 )
 
 
-def room_roles(pairs) -> dict[tuple[int, int], str]:
-    """``room_role`` for each ``(room_id, user_id)`` pair, read in one query: ``{pair: role}``,
-    without the pairs where the user may not enter the room."""
-    pairs = sorted(set(pairs))
-    if not pairs:
+def room_roles(room_ids) -> dict[tuple[int, int], str]:
+    """``room_role`` of every member of each room's course, read in one query for all the
+    rooms: ``{(room_id, user_id): role}``; a user absent from it may not enter that room."""
+    ids = sorted(set(room_ids))
+    if not ids:
         return {}
-    rows = db.session.execute(_ROOM_ROLES, {"room_ids": sorted({room_id for room_id, _ in pairs}), "pairs": pairs})
+    rows = db.session.execute(_ROOM_ROLES, {"room_ids": ids}).all()
     return {
         (room_id, user_id): _room_role_from(role, lambda member_id=member_id: member_id is not None)
         for room_id, user_id, role, member_id in rows
