@@ -8,8 +8,6 @@ killed and a process partitioned, is in tests/test_queue_outage.py.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import event, select
 
@@ -17,15 +15,15 @@ from blueprints.panel import fanout
 from core.extensions import db
 from domain import policy
 from models import ROLE_TA, Enrollment, PresentationMember, User
-from tests.support.factories import T0
 from tests.support.panel import PanelCast
 
 
 @pytest.fixture
-def cast(app, make, clock):
+def cast(app, make):
+    """A room in its panel phase, whose presence is sent at once."""
     app.config["PANEL_PRESENCE_DELAY"] = 0
     cast = PanelCast(app, make)
-    cast.set_room(phase="panel", phase_started_at=T0, phase_ends_at=T0 + timedelta(minutes=15))
+    cast.set_room(phase="panel")
     return cast
 
 
