@@ -241,7 +241,7 @@ def test_presence_counts_every_process_and_forgets_a_killed_one(cluster, people)
     assert requests.get(a.base + "/login", timeout=5).status_code == 200
 
 
-# --------------------------------------------------------------------------- sessions and roster while the queue is down
+# --------------------------------------------------------------------------- sessions and roster, the queue down
 
 
 def _post_form(http: requests.Session, base: str, page: str, action: str, **fields) -> None:

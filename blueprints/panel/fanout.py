@@ -159,8 +159,9 @@ class _RoomPresence:
 @dataclass
 class _Presence:
     """Sockets of this process: sid → user and the session token it connected with, each
-    panel room's presence, the seq each joined socket is current at, the presence last sent here per room, and the processes' shared
-    presence (with a Redis queue; ``heartbeat.SharedPresence``)."""
+    panel room's presence, the seq each joined socket is current at, the presence last sent
+    here per room, and the processes' shared presence (with a Redis queue;
+    ``heartbeat.SharedPresence``)."""
 
     users: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -570,8 +571,9 @@ def session_tokens(user_ids, room_ids) -> dict[int, str]:
 
 def revalidate() -> Stale:
     """Bring this process's sockets in step with the stored sessions and roles, in two queries
-    for all of them (three while some socket's user is outside its rooms' courses): a socket whose session ended (logout rotated the token, or the user is
-    gone) is told ``forced_logout`` and disconnected; one whose room role changed follows it
+    for all of them (three while some socket's user is outside its rooms' courses): a socket
+    whose session ended (logout rotated the token, or the user is gone) is told
+    ``forced_logout`` and disconnected; one whose room role changed follows it
     (``follow_role``: a new audience and snapshot, or a removal notice). Returns what it found.
 
     The sockets are listed before the database is read, so a socket's audience is never newer

@@ -107,10 +107,16 @@ def beat(earlier: dict[int, int]) -> dict[int, int]:
     (``earlier``); returns this beat's seqs."""
     from blueprints.panel import fanout
 
-    revalidated = fanout.revalidate()
-    if revalidated:
-        log.warning("panel sockets out of step with the database (a lost logout or roster change): "
-                    "%s ended, %s moved", len(revalidated.ended), len(revalidated.moved))
+    try:
+        revalidated = fanout.revalidate()
+    except Exception:
+        # The catch-up below does not depend on it; the next beat checks again.
+        log.exception("panel sockets' sessions and roles could not be checked")
+        db.session.rollback()
+    else:
+        if revalidated:
+            log.warning("panel sockets out of step with the database (a logout or roster change not "
+                        "applied here yet): %s ended, %s moved", len(revalidated.ended), len(revalidated.moved))
     rooms = fanout.local_rooms()
     shared = fanout._state().shared
     if shared is not None:
