@@ -201,3 +201,26 @@ def test_a_beat_costs_the_same_two_queries_for_any_number_of_sockets(cast, make)
         counts.append(queries.count)
     assert counts == [2, 2], counts
     assert len(fanout._state().users) == 17
+
+
+def test_the_heartbeat_runs_the_check_every_beat(cast, monkeypatch, caplog):
+    from blueprints.panel import heartbeat
+
+    critic = cast.critics[0]
+    sock, bystander = cast.sock(critic), cast.sock(cast.critics[1])
+    sock.received()
+    db.session.get(User, critic.id).rotate_session_token()
+    db.session.commit()
+    room_id = cast.room.id
+    assert room_id in heartbeat.beat({})  # the room's seq, read for the catch-up
+    assert _names(sock) == ["forced_logout"] and not sock.connected
+    assert any("1 ended, 0 moved" in r.getMessage() for r in caplog.records)
+
+    # a check that fails leaves the rest of the beat to run
+    def broken():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(fanout, "revalidate", broken)
+    assert room_id in heartbeat.beat({})
+    assert any("could not be checked" in r.getMessage() for r in caplog.records)
+    assert bystander.connected
