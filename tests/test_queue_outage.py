@@ -292,19 +292,25 @@ def test_a_logout_while_redis_is_down_closes_the_socket_on_another_process(clust
     assert [event for event, _data in victim.log][-1] == "forced_logout"
 
 
-def test_a_student_removed_while_their_process_is_cut_off_leaves_the_room_there(cluster, people, proxy):
-    a, _b, c, data, _env, _dir = cluster
-    mod, removed, bystander, asker = people("mod", a), people("c3", c), people("c2", c), people("c1", a)
+@pytest.mark.parametrize("fault", ["redis_killed", "process_cut_off"])
+def test_a_student_removed_while_the_queue_fails_leaves_the_room_on_another_process(cluster, people, redis, proxy,
+                                                                                    fault):
+    a, b, c, data, _env, _dir = cluster
+    there = b if fault == "redis_killed" else c  # C reaches Redis through the proxy
+    mod, removed, bystander, asker = people("mod", a), people("c3", there), people("c2", there), people("c1", a)
     assert mod.act("phase", phase="panel")["ok"]
     staff = login(a.base, data["emails"]["mod"])
     roster = f"/courses/{data['course_id']}/roster"
-    text = "Asked after the removal: for members only"
+    text = f"Asked after the removal ({fault}): for members only"
 
-    proxy.cut()
+    if fault == "redis_killed":
+        redis.kill()
+    else:
+        proxy.cut()
     try:
         _post_form(staff, a.base, roster, f"{roster}/{data['ids']['c3']}/remove")
         notices = wait_until(lambda: [n for n in removed.events("notice") if n["kind"] == "removed"],
-                             "the removal notice on C, cut off", CONVERGE_S)
+                             "the removal notice on the other process", CONVERGE_S)
         assert notices[0]["room_id"] == data["room_id"]
         since = len(removed.log)
         qid = _public_question(mod, asker, text, bystander)
@@ -313,7 +319,10 @@ def test_a_student_removed_while_their_process_is_cut_off_leaves_the_room_there(
         assert refused["error"] == "not_found", refused
         assert removed.client.connected
     finally:
-        proxy.mend()
+        if fault == "redis_killed":
+            redis.start()
+        else:
+            proxy.mend()
         _post_form(staff, a.base, roster, f"{roster}/add", name="Cal Critic", email=data["emails"]["c3"],
                    role="student")
     assert qid not in removed.questions
