@@ -14,8 +14,9 @@ from sqlalchemy import event, select
 from blueprints.panel import fanout
 from core.extensions import db
 from domain import policy
+from domain.panel import commands
 from models import ROLE_TA, Enrollment, PresentationMember, User
-from tests.support.panel import PanelCast
+from tests.support.panel import PanelCast, Sock
 
 
 @pytest.fixture
@@ -83,18 +84,20 @@ def test_stale_sockets_compares_tokens_and_roles():
                                     {**roles, (9, 3): "critic", (9, 4): "moderator"})
 
 
-def test_room_roles_read_in_one_query_agree_with_room_role(cast):
+def test_room_roles_read_at_once_agree_with_room_role(cast):
     people = [cast.instructor, cast.ta, cast.presenter, cast.summarizer, *cast.critics]
     outsider = User(email="out@example.edu", display_name="Out Sider", password_hash="x")
     db.session.add(outsider)
     db.session.commit()
     room_id = cast.room.id
     with Queries() as queries:
-        roles = policy.room_roles([room_id])
-    assert queries.count == 1
-    assert roles == {(room_id, u.id): policy.room_role(u, cast.presentation) for u in people}
-    assert set(roles.values()) == {"moderator", "author", "critic"}
-    assert (room_id, outsider.id) not in roles and policy.room_roles([]) == {}
+        roles = policy.room_roles([room_id, room_id + 1])  # a room that does not exist
+    assert queries.count == 2
+    found = {u.id: roles.get((room_id, u.id)) for u in people}
+    assert found == {u.id: policy.room_role(u, cast.presentation) for u in people}
+    assert set(found.values()) == {"moderator", "author", "critic"}
+    assert roles.get((room_id, outsider.id)) is None and roles.get((room_id + 1, cast.instructor.id)) is None
+    assert policy.room_roles([]).get((room_id, cast.instructor.id)) is None
 
 
 # --------------------------------------------------------------------------- sessions
@@ -188,9 +191,11 @@ def test_joining_the_authors_elsewhere_moves_the_socket(cast):
 # --------------------------------------------------------------------------- the cost of a beat
 
 
-def test_a_beat_costs_the_same_two_queries_for_any_number_of_sockets(cast, make):
-    """Two queries for all of the process's sockets when nothing changed."""
+def test_a_beat_costs_the_same_three_queries_for_any_number_of_sockets_and_rooms(app, cast, make):
+    """Three queries for all of the process's sockets when nothing changed, however many
+    sockets and rooms (here, a second room of the course)."""
     listeners = [make.member(cast.course, name=f"Listener {n}") for n in range(12)]
+    second = commands.room_for(make.presentation(cast.course, presenters=[listeners[0]]))
     db.session.commit()
     counts = []
     for people in ([cast.critics[0]], [*cast.critics[1:], cast.presenter, cast.instructor, *listeners]):
@@ -199,8 +204,14 @@ def test_a_beat_costs_the_same_two_queries_for_any_number_of_sockets(cast, make)
         with Queries() as queries:
             assert not fanout.revalidate()
         counts.append(queries.count)
-    assert counts == [2, 2], counts
-    assert len(fanout._state().users) == 17
+    for person in (listeners[0], listeners[1], cast.ta):
+        assert Sock(app, cast.flask_client(person), person, second.id).join()["ok"]
+    with Queries() as queries:
+        assert not fanout.revalidate()
+    counts.append(queries.count)
+    assert counts == [3, 3, 3], counts
+    assert len(fanout._state().users) == 20 and len(fanout._state().rooms) == 2
+    assert fanout.audience_of(next(iter(fanout._state().rooms[second.id].sockets)), second.id) == "author"
 
 
 def test_the_heartbeat_runs_the_check_every_beat(cast, monkeypatch, caplog):

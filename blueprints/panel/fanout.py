@@ -23,7 +23,7 @@ from core.timeutil import now_utc
 from domain import policy
 from domain.panel import payloads, state
 from domain.panel.commands import Change, Notice
-from models import Enrollment, PanelRoom, Presentation, Question, User
+from models import Enrollment, PanelRoom, Question, User
 
 NAMESPACE = "/panel"
 
@@ -521,12 +521,12 @@ def stale_sockets(
     sessions: dict[str, tuple[int, str | None]],
     joined: dict[tuple[int, str], tuple[int, str]],
     tokens: dict[int, str],
-    roles: dict[tuple[int, int], str],
+    roles: "policy.RoomRoles | dict[tuple[int, int], str]",
 ) -> Stale:
     """Compare this process's sockets with the database's answers: ``sessions`` (sid → user,
     token connected with), ``joined`` ((room, sid) → user, audience), ``tokens`` (user → stored
-    session token; a missing user is gone) and ``roles`` ((room, user) → room role; missing:
-    may not enter). A socket whose token is not its user's now has ended (and needs no move)."""
+    session token; a missing user is gone) and ``roles`` (``roles.get((room, user))``: the room
+    role, None when they may not enter). A socket whose token is not its user's now has ended (and needs no move)."""
     ended = tuple((sid, user_id) for sid, (user_id, token) in sessions.items() if tokens.get(user_id) != token)
     gone = {sid for sid, _user_id in ended}
     moved = tuple(
@@ -537,32 +537,23 @@ def stale_sockets(
     return Stale(ended, moved)
 
 
-_USERS, _ENROLLED, _PRESENTATIONS, _ROOMS = (
-    model.__table__ for model in (User, Enrollment, Presentation, PanelRoom)
-)
-# Core columns, and users found through their rooms rather than listed: at thousands of sockets
-# the ORM's row handling, or binding one parameter per user, would cost more than the query.
-_MEMBER_TOKENS = (
-    select(_USERS.c.id, _USERS.c.session_token)
-    .select_from(
-        _USERS.join(_ENROLLED, _ENROLLED.c.user_id == _USERS.c.id)
-        .join(_PRESENTATIONS, _PRESENTATIONS.c.course_id == _ENROLLED.c.course_id)
-        .join(_ROOMS, _ROOMS.c.presentation_id == _PRESENTATIONS.c.id)
-    )
-    .where(_ROOMS.c.id.in_(bindparam("room_ids", expanding=True)))
-)
+_USERS, _ENROLLED = User.__table__, Enrollment.__table__
+# Core columns, and users found through their courses rather than listed: at thousands of
+# sockets the ORM's row handling, or binding one parameter per user, would cost more than the query.
+_MEMBERS_OF = select(_ENROLLED.c.user_id).where(_ENROLLED.c.course_id.in_(bindparam("course_ids", expanding=True)))
+_MEMBER_TOKENS = select(_USERS.c.id, _USERS.c.session_token).where(_USERS.c.id.in_(_MEMBERS_OF))
 _SESSION_TOKENS = select(_USERS.c.id, _USERS.c.session_token).where(
     _USERS.c.id.in_(bindparam("user_ids", expanding=True))
 )
 
 
-def session_tokens(user_ids, room_ids) -> dict[int, str]:
+def session_tokens(user_ids, course_ids) -> dict[int, str]:
     """The stored session token of each of the given users (absent: no such user): one query
-    for the members of the rooms' courses, and one more only for users outside them (removed,
-    or with sockets in no room)."""
+    for the members of the courses, and one more only for users outside them (removed, or with
+    sockets in no room)."""
     wanted = set(user_ids)
-    rooms = sorted(set(room_ids))
-    found = dict(db.session.execute(_MEMBER_TOKENS, {"room_ids": rooms}).all()) if rooms else {}
+    courses = sorted(set(course_ids))
+    found = dict(db.session.execute(_MEMBER_TOKENS, {"course_ids": courses}).all()) if courses else {}
     others = sorted(wanted - found.keys())
     if others:
         found.update(db.session.execute(_SESSION_TOKENS, {"user_ids": others}).all())
@@ -570,8 +561,8 @@ def session_tokens(user_ids, room_ids) -> dict[int, str]:
 
 
 def revalidate() -> Stale:
-    """Bring this process's sockets in step with the stored sessions and roles, in two queries
-    for all of them (three while some socket's user is outside its rooms' courses): a socket
+    """Bring this process's sockets in step with the stored sessions and roles, in three queries
+    for all of them (four while some socket's user is outside its rooms' courses): a socket
     whose session ended (logout rotated the token, or the user is gone) is told
     ``forced_logout`` and disconnected; one whose room role changed follows it
     (``follow_role``: a new audience and snapshot, or a removal notice). Returns what it found.
@@ -590,9 +581,8 @@ def revalidate() -> Stale:
         }
     if not sessions:
         return Stale()
-    room_ids = {room_id for room_id, _sid in joined}
-    tokens = session_tokens({user_id for user_id, _token in sessions.values()}, room_ids)
-    roles = policy.room_roles(room_ids)
+    roles = policy.room_roles({room_id for room_id, _sid in joined})
+    tokens = session_tokens({user_id for user_id, _token in sessions.values()}, roles.courses.values())
     stale = stale_sockets(sessions, joined, tokens, roles)
     for sid, _user_id in stale.ended:
         emit_local("forced_logout", {}, sid)

@@ -27,6 +27,7 @@ from domain.policy.panel import (  # noqa: F401
     ROOM_CRITIC,
     ROOM_MODERATOR,
     ROOM_ROLES,
+    RoomRoles,
     VERDICT_PHASES,
     asker_label,
     audience_asker_label,
