@@ -8,7 +8,7 @@ current only before it get a fresh snapshot, sent here and not through the queue
 ``JITTER`` seconds. With a Redis queue the beat also writes this process's presence of those
 rooms to Redis (expiring after ``PRESENCE_BEATS`` beats, so a killed process's sockets leave
 the count) and reads the other processes'. Every beat also checks this process's sockets
-against the database in two queries for all of them (``fanout.revalidate``): a socket whose
+against the database in three queries for all of them (``fanout.revalidate``): a socket whose
 session token was rotated (a logout) is ended, one whose room role changed (a roster change)
 follows it, so a logout or roster change whose command the queue lost still takes effect here.
 Without a queue nothing runs: one process sees every change it makes, and logouts and roster

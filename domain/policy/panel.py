@@ -98,14 +98,17 @@ def room_roles(room_ids) -> RoomRoles:
     """The facts of ``room_role`` for everyone in the given rooms, in two queries whatever the
     number of rooms and people."""
     ids = sorted(set(room_ids))
+    if not ids:
+        return RoomRoles({}, {}, {})
     courses: dict[int, int] = {}
     authors: dict[int, set[int]] = {}
-    for room_id, course_id, member_id in (db.session.execute(_ROOM_COURSES_AND_AUTHORS, {"room_ids": ids}).all()
-                                          if ids else ()):
+    for room_id, course_id, member_id in db.session.execute(_ROOM_COURSES_AND_AUTHORS, {"room_ids": ids}).all():
         courses[room_id] = course_id
-        authors.setdefault(room_id, set()).update(() if member_id is None else (member_id,))
+        members = authors.setdefault(room_id, set())
+        if member_id is not None:
+            members.add(member_id)
     course_ids = sorted(set(courses.values()))
-    rows = db.session.execute(_COURSE_ROLES, {"course_ids": course_ids}).all() if course_ids else ()
+    rows = db.session.execute(_COURSE_ROLES, {"course_ids": course_ids}).all() if course_ids else []
     return RoomRoles(
         courses,
         {room_id: frozenset(members) for room_id, members in authors.items()},
