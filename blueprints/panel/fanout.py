@@ -529,12 +529,14 @@ def stale_sockets(
     role, None when they may not enter). A socket whose token is not its user's now has ended (and needs no move)."""
     ended = tuple((sid, user_id) for sid, (user_id, token) in sessions.items() if tokens.get(user_id) != token)
     gone = {sid for sid, _user_id in ended}
-    moved = tuple(
-        (sid, room_id, user_id, audience, roles.get((room_id, user_id)))
-        for (room_id, sid), (user_id, audience) in joined.items()
-        if sid not in gone and roles.get((room_id, user_id)) != audience
-    )
-    return Stale(ended, moved)
+    moved = []
+    for (room_id, sid), (user_id, audience) in joined.items():
+        if sid in gone:
+            continue
+        role = roles.get((room_id, user_id))
+        if role != audience:
+            moved.append((sid, room_id, user_id, audience, role))
+    return Stale(ended, tuple(moved))
 
 
 _USERS, _ENROLLED = User.__table__, Enrollment.__table__
