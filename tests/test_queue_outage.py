@@ -8,13 +8,14 @@ Without redis-server the tests skip and say so; under CI=true they fail.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import requests
 
 from tests.support.cluster import app_processes, own_redis, redis_url, room_people
-from tests.support.live_server import Participant, Server, free_port, program, wait_until
+from tests.support.live_server import WAIT, Participant, Server, csrf_token, free_port, login, program, wait_until
 from tests.support.panel import NS, TcpProxy
 
 pytestmark = pytest.mark.slow
@@ -196,6 +197,131 @@ def test_presence_counts_every_process_and_forgets_a_killed_one(cluster, people)
     wait_until(lambda: _presence(c1)[0] == {"moderator": 1, "author": 0, "critic": 1},
                "the killed process's critic gone at a critic", CONVERGE_S)
     assert requests.get(a.base + "/login", timeout=5).status_code == 200
+
+
+# --------------------------------------------------------------------------- sessions and roster, the queue down
+
+
+def _post_form(http: requests.Session, base: str, page: str, action: str, **fields) -> None:
+    """Submit a form of ``page`` (with its CSRF token) to ``action``, as a browser would."""
+    resp = http.post(base + action, data={"csrf_token": csrf_token(http, base + page), **fields},
+                     allow_redirects=False, timeout=WAIT)
+    assert resp.status_code == 302, resp.text[:500]
+
+
+def _after(participant: Participant, since: int) -> list:
+    """The events the participant received after the first ``since``."""
+    with participant.lock:
+        return list(participant.log[since:])
+
+
+def _public_question(mod: Participant, asker: Participant, text: str, *watchers: Participant) -> int:
+    """A question asked by ``asker`` and approved by ``mod``, waited for at ``watchers`` (by its
+    state: with the queue down it may arrive as a snapshot)."""
+    asked = asker.act("ask", text=text)
+    assert asked["ok"], asked
+    qid = asked["question_id"]
+    wait_until(lambda: _state(mod, qid), "the question at the moderator", CONVERGE_S)
+    approved = mod.act("approve", question_id=qid, version=mod.questions[qid]["version"])
+    assert approved["ok"], approved
+    for watcher in watchers:
+        wait_until(lambda watcher=watcher: _state(watcher, qid) == ("queued", 0), "the approval", CONVERGE_S)
+    return qid
+
+
+def test_a_logout_while_redis_is_down_closes_the_socket_on_another_process(cluster, people, redis):
+    a, b, _c, _data, _env, _dir = cluster
+    mod, victim, bystander, asker = people("mod", a), people("c1", b), people("c2", b), people("c3", a)
+    assert mod.act("phase", phase="panel")["ok"]
+
+    redis.kill()
+    try:
+        # logged out on A: the command to close the socket on B is lost with the queue
+        _post_form(victim.http, a.base, "/", "/logout")
+        wait_until(lambda: victim.events("forced_logout"), "forced_logout on B", CONVERGE_S)
+        wait_until(lambda: not victim.client.connected, "the socket on B closed", CONVERGE_S)
+        since = len(victim.log)
+        # the room goes on; what B's other sockets see does not reach the logged-out one
+        qid = _public_question(mod, asker, "Heard after the logout?", bystander)
+        assert bystander.client.connected and not bystander.events("forced_logout")
+    finally:
+        redis.start()
+    assert _after(victim, since) == [] and qid not in victim.questions
+    assert [event for event, _data in victim.log][-1] == "forced_logout"
+
+
+@pytest.mark.parametrize("fault", ["redis_killed", "process_cut_off"])
+def test_a_student_removed_while_the_queue_fails_leaves_the_room_on_another_process(cluster, people, redis, proxy,
+                                                                                    fault):
+    a, b, c, data, _env, _dir = cluster
+    there = b if fault == "redis_killed" else c  # C reaches Redis through the proxy
+    mod, removed, bystander, asker = people("mod", a), people("c3", there), people("c2", there), people("c1", a)
+    assert mod.act("phase", phase="panel")["ok"]
+    staff = login(a.base, data["emails"]["mod"])
+    roster = f"/courses/{data['course_id']}/roster"
+    text = f"Asked after the removal ({fault}): for members only"
+
+    if fault == "redis_killed":
+        redis.kill()
+    else:
+        proxy.cut()
+    try:
+        _post_form(staff, a.base, roster, f"{roster}/{data['ids']['c3']}/remove")
+        notices = wait_until(lambda: [n for n in removed.events("notice") if n["kind"] == "removed"],
+                             "the removal notice on the other process", CONVERGE_S)
+        assert notices[0]["room_id"] == data["room_id"]
+        since = len(removed.log)
+        qid = _public_question(mod, asker, text, bystander)
+        # still logged in, no longer in the room: its next event is refused
+        refused = removed.act("vote", question_id=qid)
+        assert refused["error"] == "not_found", refused
+        assert removed.client.connected
+    finally:
+        if fault == "redis_killed":
+            redis.start()
+        else:
+            proxy.mend()
+        _post_form(staff, a.base, roster, f"{roster}/add", name="Cal Critic", email=data["emails"]["c3"],
+                   role="student")
+    assert qid not in removed.questions
+    assert text not in json.dumps(_after(removed, since))
+
+
+def test_a_role_change_while_redis_is_down_converges_both_ways(cluster, people, redis):
+    a, b, _c, data, _env, _dir = cluster
+    mod, moved, asker = people("mod", a), people("c1", b), people("c2", a)
+    assert mod.act("phase", phase="panel")["ok"]
+    staff = login(a.base, data["emails"]["mod"])
+    roster = f"/courses/{data['course_id']}/roster"
+    role_of = f"{roster}/{data['ids']['c1']}/role"
+
+    def snapshot_role():
+        snapshots = moved.events("snapshot")
+        return snapshots[-1]["role"] if snapshots else None
+
+    redis.kill()
+    try:
+        # promoted to TA on A: the socket on B moves to the moderators and sees pending questions
+        _post_form(staff, a.base, roster, role_of, role="ta")
+        wait_until(lambda: snapshot_role() == "moderator", "the moderators' snapshot on B", CONVERGE_S)
+        first = asker.act("ask", text="Pending: seen by moderators")
+        assert first["ok"] and first["state"] == "pending", first
+        wait_until(lambda: _state(moved, first["question_id"]) == ("pending", 0), "the pending question on B",
+                   CONVERGE_S)
+        # demoted again: back to the critics, the pending question gone from its state
+        _post_form(staff, a.base, roster, role_of, role="student")
+        wait_until(lambda: snapshot_role() == "critic", "the critics' snapshot on B", CONVERGE_S)
+        since = len(moved.log)
+        assert first["question_id"] not in moved.questions
+        hidden = asker.act("ask", text="Pending after the demotion")
+        assert hidden["ok"] and hidden["state"] == "pending", hidden
+        # a public change after it reaches the critic, the pending question does not
+        qid = _public_question(mod, people("c3", a), "Public after the demotion", moved)
+    finally:
+        redis.start()
+        _post_form(staff, a.base, roster, role_of, role="student")
+    assert qid in moved.questions and hidden["question_id"] not in moved.questions
+    assert "Pending after the demotion" not in json.dumps(_after(moved, since))
 
 
 # --------------------------------------------------------------------------- the browser's store

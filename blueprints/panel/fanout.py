@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from datetime import datetime
 
@@ -23,7 +23,7 @@ from core.timeutil import now_utc
 from domain import policy
 from domain.panel import payloads, state
 from domain.panel.commands import Change, Notice
-from models import PanelRoom, Question, User
+from models import Enrollment, PanelRoom, Question, User
 
 NAMESPACE = "/panel"
 
@@ -158,11 +158,13 @@ class _RoomPresence:
 
 @dataclass
 class _Presence:
-    """Sockets of this process: sid → user, each panel room's presence, the seq each joined
-    socket is current at, the presence last sent here per room, and the processes' shared
-    presence (with a Redis queue; ``heartbeat.SharedPresence``)."""
+    """Sockets of this process: sid → user and the session token it connected with, each
+    panel room's presence, the seq each joined socket is current at, the presence last sent
+    here per room, and the processes' shared presence (with a Redis queue;
+    ``heartbeat.SharedPresence``)."""
 
     users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
     rooms: dict[int, _RoomPresence] = field(default_factory=dict)
     seqs: dict[tuple[int, str], int] = field(default_factory=dict)
     sent: dict[int, object] = field(default_factory=dict)
@@ -176,12 +178,15 @@ def _state() -> _Presence:
     return current_app.extensions.setdefault("panel_presence", _Presence())
 
 
-def connected(sid: str, user_id: int) -> None:
-    """A socket of this user connected: it joins the user's private room."""
+def connected(sid: str, user_id: int, session_token: str) -> None:
+    """A socket of this user connected with the session holding ``session_token``: it joins
+    the user's private room (and the heartbeat checks its session from now on)."""
     registry = _state()
     with registry.lock:
         registry.users[sid] = user_id
+        registry.tokens[sid] = session_token
     socketio.server.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
+    heartbeat.watch()
 
 
 def audience_of(sid: str, room_id: int) -> str | None:
@@ -246,6 +251,7 @@ def disconnected(sid: str) -> None:
         leave(sid, room_id)
     with registry.lock:
         registry.users.pop(sid, None)
+        registry.tokens.pop(sid, None)
 
 
 def local_rooms() -> dict[int, dict[int, str]]:
@@ -418,10 +424,7 @@ def _send_snapshots(room_id: int, sockets: list[tuple[str, int, str]]) -> None:
         role = policy.room_role(user, room.presentation) if user is not None else None
         if role != audience:
             # Removed from the course or given another role while the news was lost.
-            if user is None:
-                leave(sid, room_id)
-            else:
-                follow_role(sid, room, user, role, now)
+            _follow_or_leave(sid, room_id, room, user, role, now)
             continue
         if audience not in shown:
             shown[audience] = presence(room_id, names=audience == payloads.MODERATOR)
@@ -451,6 +454,14 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None, now: datetime
     emit_local("snapshot", payloads.snapshot(room, user, role, current, now, audience_views()), sid)
 
 
+def _follow_or_leave(sid: str, room_id: int, room: PanelRoom | None, user, role: str | None, now: datetime) -> None:
+    """``follow_role``, or leave the room without a word when the room or the user is gone."""
+    if user is None or room is None:
+        leave(sid, room_id)
+    else:
+        follow_role(sid, room, user, role, now)
+
+
 def membership_changed(user_id: int) -> None:
     """Apply a roster change (removal, new role) to the user's open sockets at once (on every
     server process)."""
@@ -468,10 +479,8 @@ def _follow_membership(user_id: int) -> None:
         joined = [(sid, room_id) for room_id, room in registry.rooms.items() for sid in sids if sid in room.sockets]
     for sid, room_id in joined:
         room = db.session.get(PanelRoom, room_id)
-        if user is None or room is None:
-            leave(sid, room_id)
-        else:
-            follow_role(sid, room, user, policy.room_role(user, room.presentation), now)
+        role = policy.room_role(user, room.presentation) if user is not None and room is not None else None
+        _follow_or_leave(sid, room_id, room, user, role, now)
 
 
 def end_user_sockets(user_id: int) -> None:
@@ -486,4 +495,110 @@ def _close_user_sockets(user_id: int) -> None:
     """Disconnect the user's sockets of this process."""
     room = user_room(user_id)
     for sid in [sid for sid, _ in socketio.server.manager.get_participants(NAMESPACE, room)]:
-        socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+        _disconnect(sid)
+
+
+def _disconnect(sid: str) -> None:
+    socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+
+
+# --------------------------------------------------------------------------- revalidation
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The sockets one check found out of step with the database: ``ended`` (sid, user) whose
+    session ended, ``moved`` (sid, room, user, audience joined, role now; None: not a member)."""
+
+    ended: tuple[tuple[str, int], ...] = ()
+    moved: tuple[tuple[str, int, int, str, str | None], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.ended or self.moved)
+
+
+def stale_sockets(
+    sessions: dict[str, tuple[int, str | None]],
+    joined: dict[tuple[int, str], tuple[int, str]],
+    tokens: dict[int, str],
+    roles: "policy.RoomRoles | dict[tuple[int, int], str]",
+) -> Stale:
+    """Compare this process's sockets with the database's answers: ``sessions`` (sid → user,
+    token connected with), ``joined`` ((room, sid) → user, audience), ``tokens`` (user → stored
+    session token; a missing user is gone) and ``roles`` (``roles.get((room, user))``: the room
+    role, None when they may not enter). A socket whose token is not its user's now has ended (and needs no move)."""
+    ended = tuple((sid, user_id) for sid, (user_id, token) in sessions.items() if tokens.get(user_id) != token)
+    gone = {sid for sid, _user_id in ended}
+    moved = []
+    for (room_id, sid), (user_id, audience) in joined.items():
+        if sid in gone:
+            continue
+        role = roles.get((room_id, user_id))
+        if role != audience:
+            moved.append((sid, room_id, user_id, audience, role))
+    return Stale(ended, tuple(moved))
+
+
+_USERS, _ENROLLED = User.__table__, Enrollment.__table__
+# Core columns, and users found through their courses rather than listed: at thousands of
+# sockets the ORM's row handling, or binding one parameter per user, would cost more than the query.
+_MEMBERS_OF = select(_ENROLLED.c.user_id).where(_ENROLLED.c.course_id.in_(bindparam("course_ids", expanding=True)))
+_MEMBER_TOKENS = select(_USERS.c.id, _USERS.c.session_token).where(_USERS.c.id.in_(_MEMBERS_OF))
+_SESSION_TOKENS = select(_USERS.c.id, _USERS.c.session_token).where(
+    _USERS.c.id.in_(bindparam("user_ids", expanding=True))
+)
+
+
+def session_tokens(user_ids, course_ids) -> dict[int, str]:
+    """The stored session token of each of the given users (absent: no such user): one query
+    for the members of the courses, and one more only for users outside them (removed, or with
+    sockets in no room)."""
+    wanted = set(user_ids)
+    courses = sorted(set(course_ids))
+    found = dict(db.session.execute(_MEMBER_TOKENS, {"course_ids": courses}).all()) if courses else {}
+    others = sorted(wanted - found.keys())
+    if others:
+        found.update(db.session.execute(_SESSION_TOKENS, {"user_ids": others}).all())
+    return {user_id: found[user_id] for user_id in wanted if user_id in found}
+
+
+def revalidate() -> Stale:
+    """Bring this process's sockets in step with the stored sessions and roles, in three queries
+    for all of them (four while some socket's user is outside its rooms' courses): a socket
+    whose session ended (logout rotated the token, or the user is gone) is told
+    ``forced_logout`` and disconnected; one whose room role changed follows it
+    (``follow_role``: a new audience and snapshot, or a removal notice). Returns what it found.
+
+    The sockets are listed before the database is read, so a socket's audience is never newer
+    than the role it is compared with; a socket that moved on its own since is left alone.
+    """
+    registry = _state()
+    with registry.lock:
+        sessions = {sid: (user_id, registry.tokens.get(sid)) for sid, user_id in registry.users.items()}
+        joined = {
+            (room_id, sid): (user_id, audience)
+            for room_id, room in registry.rooms.items()
+            for sid, (user_id, audience) in room.sockets.items()
+            if user_id is not None
+        }
+    if not sessions:
+        return Stale()
+    roles = policy.room_roles({room_id for room_id, _sid in joined})
+    tokens = session_tokens({user_id for user_id, _token in sessions.values()}, roles.courses.values())
+    stale = stale_sockets(sessions, joined, tokens, roles)
+    for sid, _user_id in stale.ended:
+        emit_local("forced_logout", {}, sid)
+        _disconnect(sid)
+    if stale.moved:
+        _move(stale.moved)
+    return stale
+
+
+def _move(moved) -> None:
+    """Move sockets whose role changed (``Stale.moved``), reading their rooms and users once."""
+    rooms = {r.id: r for r in db.session.scalars(select(PanelRoom).where(PanelRoom.id.in_({m[1] for m in moved})))}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({m[2] for m in moved})))}
+    now = now_utc()
+    for sid, room_id, user_id, audience, role in moved:
+        if audience_of(sid, room_id) == audience:
+            _follow_or_leave(sid, room_id, rooms.get(room_id), users.get(user_id), role, now)

@@ -7,8 +7,12 @@ not receive in full (``manager.Delivery``) is a lost one: the room's sockets her
 current only before it get a fresh snapshot, sent here and not through the queue, spread over
 ``JITTER`` seconds. With a Redis queue the beat also writes this process's presence of those
 rooms to Redis (expiring after ``PRESENCE_BEATS`` beats, so a killed process's sockets leave
-the count) and reads the other processes'. Without a queue nothing runs: one process sees
-every change it makes. See docs/panel-protocol.md, "Delivery guarantee".
+the count) and reads the other processes'. Every beat also checks this process's sockets
+against the database in three queries for all of them (``fanout.revalidate``): a socket whose
+session token was rotated (a logout) is ended, one whose room role changed (a roster change)
+follows it, so a logout or roster change whose command the queue lost still takes effect here.
+Without a queue nothing runs: one process sees every change it makes, and logouts and roster
+changes act on its sockets directly. See docs/panel-protocol.md, "Delivery guarantee".
 """
 from __future__ import annotations
 
@@ -36,6 +40,13 @@ _starting = threading.Lock()
 def interval() -> float:
     """Seconds between beats."""
     return float(current_app.config["PANEL_HEARTBEAT"])
+
+
+def watch() -> None:
+    """A socket connected here: start this process's heartbeat (with a message queue), which
+    checks the sockets' sessions and roles every beat."""
+    if manager.delivery() is not None:
+        _start(current_app._get_current_object())
 
 
 def follow(room_id: int, seq: int) -> None:
@@ -90,11 +101,22 @@ def _run(app) -> None:  # pragma: no cover  (runs in the servers of the tests)
 
 
 def beat(earlier: dict[int, int]) -> dict[int, int]:
-    """One beat: share and show presence, then catch up the sockets of rooms that lost an
-    action at or before the seqs read on the previous beat (``earlier``); returns this beat's
-    seqs."""
+    """One beat: end the sockets whose session ended and move those whose role changed (a
+    logout or roster change whose command was lost), share and show presence, then catch up
+    the sockets of rooms that lost an action at or before the seqs read on the previous beat
+    (``earlier``); returns this beat's seqs."""
     from blueprints.panel import fanout
 
+    try:
+        revalidated = fanout.revalidate()
+    except Exception:
+        # The catch-up below does not depend on it; the next beat checks again.
+        log.exception("panel sockets' sessions and roles could not be checked")
+        db.session.rollback()
+    else:
+        if revalidated:
+            log.warning("panel sockets out of step with the database (a logout or roster change not "
+                        "applied here yet): %s ended, %s moved", len(revalidated.ended), len(revalidated.moved))
     rooms = fanout.local_rooms()
     shared = fanout._state().shared
     if shared is not None:

@@ -4,7 +4,9 @@ With a message queue (``SOCKETIO_MESSAGE_QUEUE``) python-socketio carries emits,
 and the disconnect of a known socket id to every server process, but each process knows only
 its own sockets. ``everywhere(fn, **args)`` runs ``fn`` here at once and, through the queue, on
 every other process (in an app context there), so each acts on its own sockets: closing a
-user's sockets at logout, moving them after a roster change. Without a queue, here only.
+user's sockets at logout, moving them after a roster change. Without a queue, here only. A
+command the queue loses is not replayed: each process's heartbeat checks its sockets' sessions
+and roles against the database (``fanout.revalidate``).
 
 The queue may drop messages (an outage, a process cut off from it). Every action's events are
 therefore published as one counted batch (``publish_action``) followed by a marker with the

@@ -54,7 +54,7 @@ class PanelNamespace(Namespace):
         user = _session_user()
         if user is None:
             raise ConnectionRefusedError("unauthorized", ERROR_MESSAGES["unauthorized"])
-        fanout.connected(request.sid, user.id)
+        fanout.connected(request.sid, user.id, user.session_token)
         if auth is None:
             return
         ack = self._handle("join", (auth,), self._join, user=user)

@@ -27,6 +27,7 @@ from domain.policy.panel import (  # noqa: F401
     ROOM_CRITIC,
     ROOM_MODERATOR,
     ROOM_ROLES,
+    RoomRoles,
     VERDICT_PHASES,
     asker_label,
     audience_asker_label,
@@ -46,6 +47,7 @@ from domain.policy.panel import (  # noqa: F401
     refusal,
     role_sees_question,
     room_role,
+    room_roles,
 )
 from domain.policy.reviews import (  # noqa: F401
     can_edit_submitted,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
@@ -25,8 +25,10 @@ from models import (
     Q_LIVE,
     Q_QUEUED,
     STAFF_ROLES,
+    Enrollment,
     PanelRoom,
     Presentation,
+    PresentationMember,
     Question,
     RoomMute,
 )
@@ -41,14 +43,77 @@ ASK_PHASES = ("presenting", "panel")
 VERDICT_PHASES = ("panel", "closed")
 
 
+def _room_role_from(course_role: Optional[str], authored: Callable[[], bool]) -> Optional[str]:
+    """The room role of a course role (None: not enrolled) and authorship (asked only of students)."""
+    if course_role is None:
+        return None
+    if course_role in STAFF_ROLES:
+        return ROOM_MODERATOR
+    return ROOM_AUTHOR if authored() else ROOM_CRITIC
+
+
 def room_role(user, presentation: Presentation) -> Optional[str]:
     """'moderator', 'author', 'critic', or None when the user may not enter the room."""
-    role = course_role(user, presentation.course_id)
-    if role is None:
-        return None
-    if role in STAFF_ROLES:
-        return ROOM_MODERATOR
-    return ROOM_AUTHOR if is_author(user, presentation) else ROOM_CRITIC
+    return _room_role_from(course_role(user, presentation.course_id), lambda: is_author(user, presentation))
+
+
+_ENROLLED, _ROOMS, _PRESENTATIONS, _MEMBERS = (
+    model.__table__ for model in (Enrollment, PanelRoom, Presentation, PresentationMember)
+)
+# Core columns, not ORM entities, and no list of users: at thousands of sockets the ORM's row
+# handling, or binding one parameter per user, would cost more than the queries. Course roles are
+# read once per course, not once per room, however many of its rooms are open.
+_ROOM_COURSES_AND_AUTHORS = (
+    select(_ROOMS.c.id, _PRESENTATIONS.c.course_id, _MEMBERS.c.user_id)
+    .select_from(
+        _ROOMS.join(_PRESENTATIONS, _PRESENTATIONS.c.id == _ROOMS.c.presentation_id)
+        .outerjoin(_MEMBERS, _MEMBERS.c.presentation_id == _PRESENTATIONS.c.id)
+    )
+    .where(_ROOMS.c.id.in_(bindparam("room_ids", expanding=True)))
+)
+_COURSE_ROLES = select(_ENROLLED.c.course_id, _ENROLLED.c.user_id, _ENROLLED.c.role).where(
+    _ENROLLED.c.course_id.in_(bindparam("course_ids", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class RoomRoles:
+    """``room_role`` of anyone in some rooms, from facts read at once (``room_roles``): each
+    room's course and presentation members, and each member's role in those courses."""
+
+    courses: dict[int, int]  # room → its course
+    authors: dict[int, frozenset[int]]  # room → its presentation's members
+    course_roles: dict[tuple[int, int], str]  # (course, user) → role
+
+    def get(self, pair: tuple[int, int]) -> Optional[str]:
+        """The room role of ``(room_id, user_id)``; None when the user may not enter the room."""
+        room_id, user_id = pair
+        course_id = self.courses.get(room_id)
+        if course_id is None:
+            return None
+        return _room_role_from(self.course_roles.get((course_id, user_id)), lambda: user_id in self.authors[room_id])
+
+
+def room_roles(room_ids) -> RoomRoles:
+    """The facts of ``room_role`` for everyone in the given rooms, in two queries whatever the
+    number of rooms and people."""
+    ids = sorted(set(room_ids))
+    if not ids:
+        return RoomRoles({}, {}, {})
+    courses: dict[int, int] = {}
+    authors: dict[int, set[int]] = {}
+    for room_id, course_id, member_id in db.session.execute(_ROOM_COURSES_AND_AUTHORS, {"room_ids": ids}).all():
+        courses[room_id] = course_id
+        members = authors.setdefault(room_id, set())
+        if member_id is not None:
+            members.add(member_id)
+    course_ids = sorted(set(courses.values()))
+    rows = db.session.execute(_COURSE_ROLES, {"course_ids": course_ids}).all() if course_ids else []
+    return RoomRoles(
+        courses,
+        {room_id: frozenset(members) for room_id, members in authors.items()},
+        {(course_id, user_id): role for course_id, user_id, role in rows},
+    )
 
 
 def _mute(room_id, user_id):
