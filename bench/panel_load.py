@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,8 @@ def parse_args(argv=None):
              f"auto: http up to {HTTP_LOGIN_MAX} clients",
     )
     parser.add_argument("--per-worker", type=int, default=PER_WORKER, help="clients per worker process")
+    parser.add_argument("--ramp", type=float, default=0,
+                        help="clients a second connecting (spread over every worker); 0: all at once")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait after the last event")
     parser.add_argument("--only", choices=("both", "app", "bare"), default="both")
     parser.add_argument("--processes", type=int, default=1,
@@ -68,10 +71,13 @@ def parse_args(argv=None):
     parser.add_argument("--proxy", action="store_true",
                         help="clients reach the servers through nginx with deploy/nginx/colloquy.conf")
     parser.add_argument("--profile", type=Path,
-                        help="write py-spy's collapsed stacks of the app server's join burst here")
+                        help="write collapsed stacks of the (first) app server's join burst here "
+                             "(bench/sampler.py, sampled every 2 ms of its CPU time)")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 5000 or not 1 <= args.events <= 10000 or not 0.1 <= args.rate <= 200:
         parser.error("clients 1–5000, events 1–10000, rate 0.1–200")
+    if args.ramp < 0:
+        parser.error("ramp: clients a second, 0 for all at once")
     if not 1 <= args.processes <= 8:
         parser.error("processes 1–8")
     if args.processes > 1 and topology.redis_binary() is None:
@@ -306,15 +312,17 @@ def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
     rss_before = sum(common.rss_kb(pid) for pid in pids)
     join_cpu_before = _cpu(pids)
     helpers_before = _cpu(proxy_pids), _cpu(queue_pids)
-    join_timeout = 30 + n / 20
+    join_timeout = 30 + n / 20 + (n / args.ramp if args.ramp else 0)
     run_limit = join_timeout + args.events / args.rate + args.drain + 60
     procs, pipes, start_at = common.start_workers(
         stack.bases, room_id, cookies, args.per_worker, timeout=join_timeout, max_run_s=run_limit,
-        cpu=1 if args.processes == 1 else None)
-    spy = common.start_profiler(pids[0], profile) if profile else None
+        cpu=1 if args.processes == 1 else None, ramp=args.ramp)
+    if profile:
+        os.kill(pids[0], signal.SIGUSR1)  # bench/sampler.py starts sampling
     try:
         reports = common.collect(pipes, join_timeout + 30)
-        common.stop_profiler(spy)
+        if profile:
+            os.kill(pids[0], signal.SIGUSR2)  # … and writes the stacks
         joined = [t for r in reports for t in r["joined"]]
         missing = n - sum(1 for t in joined if t is not None)
         for r in reports:
@@ -386,7 +394,8 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
     stack = Stack(args, workdir, "app", redis)
     sockets = []
     try:
-        stack.start(lambda port: ([PYTHON, "app.py"], app_env(db_path, port, args.mode, secret, redis, args.proxy)),
+        server = [PYTHON, "bench/sampler.py", str(args.profile.resolve()), "app.py"] if args.profile else [PYTHON, "app.py"]
+        stack.start(lambda port: (server, app_env(db_path, port, args.mode, secret, redis, args.proxy)),
                     "/login")
         base = stack.base
         askers = facts["critics"][:ASKERS]
