@@ -47,6 +47,7 @@ PASSWORD = "bench-password-123"
 ASKERS = 10
 HTTP_LOGIN_MAX = 200
 PER_WORKER = 250
+ACK_TIMEOUT = 10  # seconds
 
 
 def parse_args(argv=None):
@@ -233,9 +234,18 @@ def connect(base: str, cookie: str | None = None):
     return sio
 
 
-def call(sio, event: str, payload: dict) -> dict:
-    """Emit and wait for the acknowledgement (bounded)."""
-    return sio.call(event, payload, namespace=NAMESPACE, timeout=10)
+def call(sio, event: str, payload: dict, fatal: bool = False) -> dict | None:
+    """Emit and wait for the acknowledgement (bounded: None, or with ``fatal`` an error, when
+    the server does not answer in time; a saturated server's events are counted as failed)."""
+    import socketio
+
+    try:
+        return sio.call(event, payload, namespace=NAMESPACE, timeout=ACK_TIMEOUT)
+    except socketio.exceptions.TimeoutError:
+        if fatal:
+            raise
+        say(f"  {event} not acknowledged within {ACK_TIMEOUT} s")
+        return None
 
 
 def cid() -> str:
@@ -413,7 +423,7 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
             raise RuntimeError("critic and moderator see different rooms")
 
         opener = connect(base, moderator_cookie)
-        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60})
+        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60}, fatal=True)
         opener.disconnect()
         if not ack.get("ok"):
             raise RuntimeError(f"phase change refused: {ack}")
@@ -428,13 +438,15 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
             asker_socks.extend(connect(stack.bases[k % len(stack.bases)], c) for k, c in enumerate(asker_cookies))
             sockets.extend([moderator, *asker_socks])
             for s in sockets:
-                if not call(s, "join", {"room_id": room_id}).get("ok"):
+                if not call(s, "join", {"room_id": room_id}, fatal=True).get("ok"):
                     raise RuntimeError("the moderator or an asker could not join")
 
         def fire(k):
             asked = call(asker_socks[k % len(asker_socks)], "ask",
                          {"room_id": room_id, "cid": cid(), "text": f"Question {k}: how does it scale?",
                           "anonymous": k % 2 == 1})
+            if asked is None:
+                return None
             if not asked.get("ok"):
                 say(f"  ask {k} refused: {asked}")
                 return None
@@ -472,10 +484,11 @@ def run_bare(args, workdir: Path, redis: "tests.support.panel.RedisServer | None
 
         def prepare():
             sockets.append(connect(stack.base))
-            call(sockets[0], "join", {"room_id": 1})
+            call(sockets[0], "join", {"room_id": 1}, fatal=True)
 
         def fire(k):
-            call(sockets[0], "ask", {"id": k + 1})
+            if call(sockets[0], "ask", {"id": k + 1}) is None:
+                return None
             t0 = time.monotonic()
             sockets[0].emit("broadcast", {"id": k + 1}, namespace=NAMESPACE)
             return k + 1, t0
