@@ -65,7 +65,8 @@ def parse_args(argv=None):
     parser.add_argument("--per-worker", type=int, default=PER_WORKER, help="clients per worker process")
     parser.add_argument("--ramp", type=float, default=0,
                         help="clients a second connecting (spread over every worker); 0: all at once")
-    parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait after the last event")
+    parser.add_argument("--drain", type=float,
+                        help="seconds to wait after the last event (default 3, and 2 more per 1,000 clients)")
     parser.add_argument("--only", choices=("both", "app", "bare"), default="both")
     parser.add_argument("--processes", type=int, default=1,
                         help="server processes of each stack, joined by a Redis message queue when more than one")
@@ -77,6 +78,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 5000 or not 1 <= args.events <= 10000 or not 0.1 <= args.rate <= 200:
         parser.error("clients 1–5000, events 1–10000, rate 0.1–200")
+    if args.drain is None:
+        args.drain = 3.0 + 2.0 * args.clients / 1000
     if args.ramp < 0:
         parser.error("ramp: clients a second, 0 for all at once")
     if not 1 <= args.processes <= 8:
