@@ -271,6 +271,7 @@ async def _client_worker(spec: dict, conn) -> None:
 
     url, room_id, cookies = spec["url"], spec["room_id"], spec["cookies"]
     joined: list[float | None] = [None] * len(cookies)
+    refused = [False] * len(cookies)
     received: list[dict] = [{} for _ in cookies]
     errors: list[str] = []
     clients: list = []
@@ -305,6 +306,7 @@ async def _client_worker(spec: dict, conn) -> None:
             )
         except Exception as exc:  # reported, counted as not joined
             errors.append(f"{type(exc).__name__}: {exc}")
+            refused[i] = True
 
     # Imports are done: say so, and start at the moment the main process names for everyone.
     conn.send({"kind": "ready"})
@@ -321,7 +323,8 @@ async def _client_worker(spec: dict, conn) -> None:
                                spec["timeout"])
     except asyncio.TimeoutError:
         errors.append("connecting took longer than the timeout")
-    while None in joined and time.monotonic() < deadline:
+    # A client whose connect failed gets no snapshot: wait only for the others.
+    while any(t is None and not r for t, r in zip(joined, refused)) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     cpu_at_join = time.process_time()
     conn.send({"kind": "joined", "joined": joined, "errors": errors[:5], "error_count": len(errors),

@@ -112,6 +112,10 @@ def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "tests.supp
         QUESTION_RATE="100000/60",
         VOTE_RATE="100000/60",
         PYTHONUNBUFFERED="1",
+        # Opening the panel notifies every member: their e-mails go to the run's own folder, and
+        # are sent by `flask notify run-due`, not by a sender in the servers measured.
+        MAIL_DIR=str(db_path.parent / "mail"),
+        NOTIFY_SENDER_IN_SERVER="0",
     )
     env.pop("SOCKETIO_MESSAGE_QUEUE", None)
     if redis is not None:
@@ -274,8 +278,11 @@ class Stack:
         for port, proc in zip(self.ports, self.procs):
             common.wait_http(f"http://{HOST}:{port}{health}", proc, timeout=120)
         if self.args.proxy:
+            # Each websocket holds two of nginx's connections (client and upstream): with twice
+            # the class and a little more, nginx wrote "worker_connections are not enough" at
+            # 5,000 clients and refused about 1% of them.
             self.nginx = topology.Nginx(topology.nginx_binary(), self.workdir / f"{self.name}-nginx", self.ports,
-                                        connections=self.args.clients * 2 + 512).start()
+                                        connections=self.args.clients * 3 + 1024).start()
             common.wait_http(self.nginx.base + health, self.nginx.proc)
         return self
 
