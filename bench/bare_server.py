@@ -7,7 +7,9 @@ one room, acknowledges and sends a snapshot-sized payload; ``ask`` only acknowle
 sends in ``bench/panel_load.py`` (the question, and the queue order, one id longer with each
 broadcast) to the whole room. The server starts exactly as ``app.py``'s ``serve()`` starts
 Colloquy. With ``--queue`` several such processes are joined by that message queue, as
-Colloquy's are by ``SOCKETIO_MESSAGE_QUEUE``: a broadcast reaches the room on every process.
+Colloquy's are by ``SOCKETIO_MESSAGE_QUEUE``: a broadcast reaches the room on every process,
+while a joining socket's own ``joined`` and snapshot are sent on its process only, as
+Colloquy's are.
 """
 import argparse
 import os
@@ -88,12 +90,14 @@ def create_app(mode: str, queue: str | None = None):
     @socketio.on("connect", namespace="/panel")
     def on_connect(auth=None):
         if auth:  # joins in the connect request, as Colloquy's clients do
-            emit("joined", on_join(auth))
+            emit("joined", on_join(auth), ignore_queue=True)
 
     @socketio.on("join", namespace="/panel")
     def on_join(data):
         join_room(ROOM)
-        emit("snapshot", snapshot_payload())
+        # The socket's own answers stay on its process (as Colloquy sends them): through a
+        # queue every process would receive every joining socket's snapshot.
+        emit("snapshot", snapshot_payload(), ignore_queue=True)
         return {"ok": True, "role": "critic", "seq": STATE["seq"]}
 
     @socketio.on("ask", namespace="/panel")

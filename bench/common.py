@@ -208,6 +208,7 @@ def light_client_class():
     task per received message (handlers here only note a time, so they run in the read loop)
     and decoding JSON with the standard library (orjson does it in about a third of the time).
     """
+    import aiohttp
     import engineio
     import orjson
     import socketio
@@ -216,6 +217,34 @@ def light_client_class():
         async def _trigger_event(self, event, *args, **kwargs):
             kwargs["run_async"] = False
             return await super()._trigger_event(event, *args, **kwargs)
+
+        async def _write_loop(self):
+            """Send queued packets over the websocket, waiting for them as long as it takes.
+
+            python-engineio's own loop gives up when nothing was queued for pingInterval + 5 s,
+            and its socket can then never answer a ping: with thousands of sockets opening at
+            once the server's first ping comes later than that, and the client dropped out of
+            the room. A browser has no such limit: like it, this client calls the server gone
+            only when the read loop hears nothing for pingInterval + pingTimeout.
+            """
+            while self.state == "connected":
+                packets = [await self.queue.get()]
+                while packets[-1] is not None:
+                    try:
+                        packets.append(self.queue.get_nowait())
+                    except self.queue_empty:
+                        break
+                closing = packets[-1] is None
+                try:
+                    for pkt in packets[:-1] if closing else packets:
+                        await (self.ws.send_bytes(pkt.encode()) if pkt.binary else self.ws.send_str(pkt.encode()))
+                except (aiohttp.client_exceptions.ServerDisconnectedError, BrokenPipeError, OSError):
+                    closing = True
+                for _ in packets:
+                    self.queue.task_done()
+                if closing:
+                    break
+            self.write_loop_task = None
 
     class OrJSON:
         loads = staticmethod(orjson.loads)
@@ -242,11 +271,15 @@ async def _client_worker(spec: dict, conn) -> None:
 
     url, room_id, cookies = spec["url"], spec["room_id"], spec["cookies"]
     joined: list[float | None] = [None] * len(cookies)
+    refused = [False] * len(cookies)
     received: list[dict] = [{} for _ in cookies]
     errors: list[str] = []
     clients: list = []
 
     async def run_one(i: int, cookie: str) -> None:
+        if spec.get("ramp"):
+            # Clients of all workers take turns: this worker's i-th is the class's (i·W + w)-th.
+            await asyncio.sleep((i * spec["workers"] + spec["worker"]) / spec["ramp"])
         sio = client_class(reconnection=False, request_timeout=spec["timeout"])
         clients.append(sio)
 
@@ -273,6 +306,7 @@ async def _client_worker(spec: dict, conn) -> None:
             )
         except Exception as exc:  # reported, counted as not joined
             errors.append(f"{type(exc).__name__}: {exc}")
+            refused[i] = True
 
     # Imports are done: say so, and start at the moment the main process names for everyone.
     conn.send({"kind": "ready"})
@@ -289,7 +323,8 @@ async def _client_worker(spec: dict, conn) -> None:
                                spec["timeout"])
     except asyncio.TimeoutError:
         errors.append("connecting took longer than the timeout")
-    while None in joined and time.monotonic() < deadline:
+    # A client whose connect failed gets no snapshot: wait only for the others.
+    while any(t is None and not r for t, r in zip(joined, refused)) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     cpu_at_join = time.process_time()
     conn.send({"kind": "joined", "joined": joined, "errors": errors[:5], "error_count": len(errors),
@@ -306,17 +341,23 @@ async def _client_worker(spec: dict, conn) -> None:
 
 
 def start_workers(url: str | list[str], room_id: int, cookies: list[str], per_worker: int, timeout: float,
-                  max_run_s: float, start_delay: float = 0.3, cpu: int | None = 1):
+                  max_run_s: float, start_delay: float = 0.3, cpu: int | None = 1, ramp: float = 0):
     """Spawn client workers sharing ``cookies``, wait until each has imported its libraries, and
     tell them all one start time; returns (processes, pipes, start time). With several URLs the
-    workers take them in turn; they are pinned to the ``cpu``-th CPU (None: not pinned)."""
+    workers take them in turn; they are pinned to the ``cpu``-th CPU (None: not pinned). With
+    ``ramp`` (clients a second) the class connects at that rate from the start time, else all
+    at once."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     urls = [url] if isinstance(url, str) else list(url)
     procs, pipes, offset = [], [], 0
-    for index, share in enumerate(split(len(cookies), per_worker)):
+    shares = split(len(cookies), per_worker)
+    for index, share in enumerate(shares):
         spec = {
+            "worker": index,
+            "workers": len(shares),
+            "ramp": ramp,
             "url": urls[index % len(urls)],
             "room_id": room_id,
             "cookies": cookies[offset:offset + share],

@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ PASSWORD = "bench-password-123"
 ASKERS = 10
 HTTP_LOGIN_MAX = 200
 PER_WORKER = 250
+ACK_TIMEOUT = 10  # seconds
 
 
 def parse_args(argv=None):
@@ -61,17 +63,25 @@ def parse_args(argv=None):
              f"auto: http up to {HTTP_LOGIN_MAX} clients",
     )
     parser.add_argument("--per-worker", type=int, default=PER_WORKER, help="clients per worker process")
-    parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait after the last event")
+    parser.add_argument("--ramp", type=float, default=0,
+                        help="clients a second connecting (spread over every worker); 0: all at once")
+    parser.add_argument("--drain", type=float,
+                        help="seconds to wait after the last event (default 3, and 2 more per 1,000 clients)")
     parser.add_argument("--only", choices=("both", "app", "bare"), default="both")
     parser.add_argument("--processes", type=int, default=1,
                         help="server processes of each stack, joined by a Redis message queue when more than one")
     parser.add_argument("--proxy", action="store_true",
                         help="clients reach the servers through nginx with deploy/nginx/colloquy.conf")
     parser.add_argument("--profile", type=Path,
-                        help="write py-spy's collapsed stacks of the app server's join burst here")
+                        help="write collapsed stacks of the (first) app server's join burst here "
+                             "(bench/sampler.py, sampled every 2 ms of its CPU time)")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 5000 or not 1 <= args.events <= 10000 or not 0.1 <= args.rate <= 200:
         parser.error("clients 1–5000, events 1–10000, rate 0.1–200")
+    if args.drain is None:
+        args.drain = 3.0 + 2.0 * args.clients / 1000
+    if args.ramp < 0:
+        parser.error("ramp: clients a second, 0 for all at once")
     if not 1 <= args.processes <= 8:
         parser.error("processes 1–8")
     if args.processes > 1 and topology.redis_binary() is None:
@@ -102,6 +112,10 @@ def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "tests.supp
         QUESTION_RATE="100000/60",
         VOTE_RATE="100000/60",
         PYTHONUNBUFFERED="1",
+        # Opening the panel notifies every member: their e-mails go to the run's own folder, and
+        # are sent by `flask notify run-due`, not by a sender in the servers measured.
+        MAIL_DIR=str(db_path.parent / "mail"),
+        NOTIFY_SENDER_IN_SERVER="0",
     )
     env.pop("SOCKETIO_MESSAGE_QUEUE", None)
     if redis is not None:
@@ -227,9 +241,18 @@ def connect(base: str, cookie: str | None = None):
     return sio
 
 
-def call(sio, event: str, payload: dict) -> dict:
-    """Emit and wait for the acknowledgement (bounded)."""
-    return sio.call(event, payload, namespace=NAMESPACE, timeout=10)
+def call(sio, event: str, payload: dict, fatal: bool = False) -> dict | None:
+    """Emit and wait for the acknowledgement (bounded: None, or with ``fatal`` an error, when
+    the server does not answer in time; a saturated server's events are counted as failed)."""
+    import socketio
+
+    try:
+        return sio.call(event, payload, namespace=NAMESPACE, timeout=ACK_TIMEOUT)
+    except socketio.exceptions.TimeoutError:
+        if fatal:
+            raise
+        say(f"  {event} not acknowledged within {ACK_TIMEOUT} s")
+        return None
 
 
 def cid() -> str:
@@ -255,8 +278,11 @@ class Stack:
         for port, proc in zip(self.ports, self.procs):
             common.wait_http(f"http://{HOST}:{port}{health}", proc, timeout=120)
         if self.args.proxy:
+            # Each websocket holds two of nginx's connections (client and upstream): with twice
+            # the class and a little more, nginx wrote "worker_connections are not enough" at
+            # 5,000 clients and refused about 1% of them.
             self.nginx = topology.Nginx(topology.nginx_binary(), self.workdir / f"{self.name}-nginx", self.ports,
-                                        connections=self.args.clients * 2 + 512).start()
+                                        connections=self.args.clients * 3 + 1024).start()
             common.wait_http(self.nginx.base + health, self.nginx.proc)
         return self
 
@@ -306,15 +332,17 @@ def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
     rss_before = sum(common.rss_kb(pid) for pid in pids)
     join_cpu_before = _cpu(pids)
     helpers_before = _cpu(proxy_pids), _cpu(queue_pids)
-    join_timeout = 30 + n / 20
+    join_timeout = 30 + n / 20 + (n / args.ramp if args.ramp else 0)
     run_limit = join_timeout + args.events / args.rate + args.drain + 60
     procs, pipes, start_at = common.start_workers(
         stack.bases, room_id, cookies, args.per_worker, timeout=join_timeout, max_run_s=run_limit,
-        cpu=1 if args.processes == 1 else None)
-    spy = common.start_profiler(pids[0], profile) if profile else None
+        cpu=1 if args.processes == 1 else None, ramp=args.ramp)
+    if profile:
+        os.kill(pids[0], signal.SIGUSR1)  # bench/sampler.py starts sampling
     try:
         reports = common.collect(pipes, join_timeout + 30)
-        common.stop_profiler(spy)
+        if profile:
+            os.kill(pids[0], signal.SIGUSR2)  # … and writes the stacks
         joined = [t for r in reports for t in r["joined"]]
         missing = n - sum(1 for t in joined if t is not None)
         for r in reports:
@@ -386,7 +414,8 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
     stack = Stack(args, workdir, "app", redis)
     sockets = []
     try:
-        stack.start(lambda port: ([PYTHON, "app.py"], app_env(db_path, port, args.mode, secret, redis, args.proxy)),
+        server = [PYTHON, "bench/sampler.py", str(args.profile.resolve()), "app.py"] if args.profile else [PYTHON, "app.py"]
+        stack.start(lambda port: (server, app_env(db_path, port, args.mode, secret, redis, args.proxy)),
                     "/login")
         base = stack.base
         askers = facts["critics"][:ASKERS]
@@ -404,7 +433,7 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
             raise RuntimeError("critic and moderator see different rooms")
 
         opener = connect(base, moderator_cookie)
-        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60})
+        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60}, fatal=True)
         opener.disconnect()
         if not ack.get("ok"):
             raise RuntimeError(f"phase change refused: {ack}")
@@ -419,13 +448,15 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
             asker_socks.extend(connect(stack.bases[k % len(stack.bases)], c) for k, c in enumerate(asker_cookies))
             sockets.extend([moderator, *asker_socks])
             for s in sockets:
-                if not call(s, "join", {"room_id": room_id}).get("ok"):
+                if not call(s, "join", {"room_id": room_id}, fatal=True).get("ok"):
                     raise RuntimeError("the moderator or an asker could not join")
 
         def fire(k):
             asked = call(asker_socks[k % len(asker_socks)], "ask",
                          {"room_id": room_id, "cid": cid(), "text": f"Question {k}: how does it scale?",
                           "anonymous": k % 2 == 1})
+            if asked is None:
+                return None
             if not asked.get("ok"):
                 say(f"  ask {k} refused: {asked}")
                 return None
@@ -463,10 +494,11 @@ def run_bare(args, workdir: Path, redis: "tests.support.panel.RedisServer | None
 
         def prepare():
             sockets.append(connect(stack.base))
-            call(sockets[0], "join", {"room_id": 1})
+            call(sockets[0], "join", {"room_id": 1}, fatal=True)
 
         def fire(k):
-            call(sockets[0], "ask", {"id": k + 1})
+            if call(sockets[0], "ask", {"id": k + 1}) is None:
+                return None
             t0 = time.monotonic()
             sockets[0].emit("broadcast", {"id": k + 1}, namespace=NAMESPACE)
             return k + 1, t0

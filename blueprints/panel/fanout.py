@@ -303,8 +303,16 @@ def presence(room_id: int, names: bool = True) -> dict:
     return {"counts": counts, "names": listing}
 
 
+# A presence update reaches every socket of the room here, so a burst of joins into a large
+# room is gathered for longer: at least PANEL_PRESENCE_DELAY, and this long per socket (up to
+# PRESENCE_DELAY_MAX), which keeps the updates' cost per joining socket the same at any size.
+PRESENCE_DELAY_PER_SOCKET = 0.001
+PRESENCE_DELAY_MAX = 5.0
+
+
 def publish_presence(room_id: int) -> None:
-    """Tell the room who is there; a burst of joins within PANEL_PRESENCE_DELAY is sent once."""
+    """Tell the room who is there; a burst of joins within PANEL_PRESENCE_DELAY (longer in a
+    large room: ``PRESENCE_DELAY_PER_SOCKET``) is sent once."""
     delay = current_app.config.get("PANEL_PRESENCE_DELAY", 0.5)
     if not delay:
         _send_presence(room_id)
@@ -314,6 +322,9 @@ def publish_presence(room_id: int) -> None:
         if room_id in registry.due:
             return
         registry.due.add(room_id)
+        room = registry.rooms.get(room_id)
+        sockets = len(room.sockets) if room else 0
+    delay = max(delay, min(PRESENCE_DELAY_MAX, sockets * PRESENCE_DELAY_PER_SOCKET))
     socketio.start_background_task(_send_presence_later, current_app._get_current_object(), room_id, delay)
 
 
