@@ -125,6 +125,41 @@ def test_a_change_made_while_redis_is_down_reaches_every_process(cluster, people
     wait_until(lambda: _heard(c2, first, (mod, c3)), "events through the queue again", CONVERGE_S)
 
 
+def test_a_hung_redis_slows_the_first_calls_but_fails_nothing_and_everyone_converges(cluster, people, redis):
+    """Redis stopped (SIGSTOP) rather than killed: its connections stay open and nothing answers,
+    so every call to it waits for its timeout instead of failing at once; each process then
+    stops trying for a while (rate limits in memory, publishes failing fast)."""
+    a, b, c, data, _env, _dir = cluster
+    mod, c1, c2, c3 = people("mod", a), people("c1", b), people("c2", b), people("c3", c)
+    critics = (c1, c2, c3)
+    assert mod.act("phase", phase="panel")["ok"]
+    first = _queued(mod, c1, "Does the queue survive a hang?", c2, c3)
+    second = _queued(mod, c1, "And one asked before the hang?", c2, c3)
+    live = mod.act("set_live", question_id=first, version=mod.questions[first]["version"])
+    assert live["ok"], live
+    for critic in critics:
+        wait_until(lambda critic=critic: _state(critic, first) == ("live", 0), "the first question live")
+    sids = _sids(critics)
+
+    with redis.paused():
+        moved = mod.act("set_live", question_id=second, version=mod.questions[second]["version"])
+        assert moved["ok"], moved
+        assert login(b.base, data["emails"]["c2"]).get(b.base + "/", timeout=WAIT).status_code == 200
+        asked = c2.act("ask", text="Asked while the queue hangs?")
+        assert asked["ok"] and asked["state"] == "pending", asked
+        voted = c3.act("vote", question_id=first, up=True)
+        assert voted["ok"] and voted["votes"] == 1, voted
+        time.sleep(OUTAGE_S)
+
+    for person in (mod, *critics):
+        wait_until(lambda person=person: _state(person, second) == ("live", 0)
+                   and _state(person, first) == ("queued", 1), "convergence after the hang", CONVERGE_S)
+        assert person.client.connected
+    assert _sids(critics) == sids
+    wait_until(lambda: _state(mod, asked["question_id"]) == ("pending", 0), "the ask at the moderator", CONVERGE_S)
+    wait_until(lambda: _heard(c2, first, (mod, c3)), "events through the queue again", CONVERGE_S)
+
+
 def test_a_process_cut_off_from_redis_converges_both_ways(cluster, people, proxy):
     a, b, c, _data, _env, _dir = cluster
     mod, c1, c3 = people("mod", a), people("c1", b), people("c3", c)

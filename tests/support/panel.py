@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import socket
 import subprocess
 import threading
+from contextlib import contextmanager
 
 from core.extensions import db, socketio
 from core.timeutil import now_utc
@@ -157,6 +160,16 @@ class RedisServer:
 
     def url(self, db: int) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
+
+    @contextmanager
+    def paused(self):
+        """SIGSTOP for the block, then SIGCONT: connections stay open and nothing answers (a hung
+        server, or a network that drops packets), unlike ``kill``."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        try:
+            yield self
+        finally:
+            os.kill(self.proc.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """kill -9: every connection drops, nothing is kept."""
