@@ -241,17 +241,17 @@ def connect(base: str, cookie: str | None = None):
     return sio
 
 
-def call(sio, event: str, payload: dict, fatal: bool = False) -> dict | None:
+def call(sio, event: str, payload: dict, fatal: bool = False, timeout: float = ACK_TIMEOUT) -> dict | None:
     """Emit and wait for the acknowledgement (bounded: None, or with ``fatal`` an error, when
     the server does not answer in time; a saturated server's events are counted as failed)."""
     import socketio
 
     try:
-        return sio.call(event, payload, namespace=NAMESPACE, timeout=ACK_TIMEOUT)
+        return sio.call(event, payload, namespace=NAMESPACE, timeout=timeout)
     except socketio.exceptions.TimeoutError:
         if fatal:
             raise
-        say(f"  {event} not acknowledged within {ACK_TIMEOUT} s")
+        say(f"  {event} not acknowledged within {timeout} s")
         return None
 
 
@@ -433,7 +433,8 @@ def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None"
             raise RuntimeError("critic and moderator see different rooms")
 
         opener = connect(base, moderator_cookie)
-        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60}, fatal=True)
+        ack = call(opener, "phase", {"room_id": room_id, "cid": cid(), "phase": "panel", "minutes": 60}, fatal=True,
+                   timeout=60 + args.clients / 50)  # opening the panel notifies every member
         opener.disconnect()
         if not ack.get("ok"):
             raise RuntimeError(f"phase change refused: {ack}")
