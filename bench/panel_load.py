@@ -574,6 +574,10 @@ def run_bare(args, workdir: Path, redis: "tests.support.panel.RedisServer | None
 def main(argv=None) -> int:
     args = parse_args(argv)
     common.pin(0, 1)
+    # One process (or nginx) may hold every client's socket, and with the proxy two of them.
+    open_files = common.raise_open_files(3 * args.clients + 1024)
+    if open_files < 2 * args.clients + 256:
+        say(f"  open files are limited to {open_files} (ulimit -n): connections beyond will be refused")
     say(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
         f"on {os.cpu_count()} CPUs (other processes share them: compare with the bare figures)")
     workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
