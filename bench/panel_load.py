@@ -63,15 +63,8 @@ took 2.3× as long (its server CPU is 2.1× the bare stack's, summed over both p
      1.29, "client_cpu_busy": 0.48, "bare_client_cpu_busy": 0.48, "rss_per_conn_kb": 70.9,
      "bare_rss_per_conn_kb": 67.1}
 
-    06:01 UTC, load 4.9 → 9.1 (before the last harness changes: the notification sender still
-    ran in the server):
-    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 10.19, "lost": 0,
-     "p50_ms": 422.8, "p95_ms": 814.8, "p99_ms": 911.2, "bare_p50_ms": 543.5, "bare_p99_ms": 909.9,
-     "ratio_p99": 1.0, "bare_joined_s": 8.92, "server_cpu_ms_per_join": 2.57,
-     "bare_server_cpu_ms_per_join": 1.21, "proxy_cpu_ms_per_join": null, "bare_proxy_cpu_ms_per_join":
-     null, "queue_cpu_ms_per_join": null, "client_cpu_ms_per_join": 1.14, "bare_client_cpu_ms_per_join":
-     1.05, "client_cpu_busy": 0.52, "bare_client_cpu_busy": 0.45, "rss_per_conn_kb": 70.8,
-     "bare_rss_per_conn_kb": 67.2}
+    An earlier run (06:01 UTC, load 4.9 → 9.1, the notification sender still in the server) had
+    2.57 ms of server CPU a join beside the bare stack's 1.21, joined_s 10.19 beside 8.92.
 
 The join's server CPU is about twice the bare stack's. In-process (one critic joining a room on
 SQLite, CPU time per join): reading the user of the session ~0.15–0.27 ms, the room with the
