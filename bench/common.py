@@ -50,6 +50,19 @@ def pin(pid: int, cpu: int) -> None:
         os.sched_setaffinity(pid, {CPUS[cpu]})
 
 
+def raise_open_files(needed: int) -> int:
+    """Raise this process's limit of open files (inherited by the servers, nginx and the client
+    workers it starts) towards ``needed``, as far as the hard limit allows; returns the limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    return soft
+
+
 def start_server(argv: list[str], env: dict, log_path: Path, cpu: int = 0) -> subprocess.Popen:
     """Start a server process on the ``cpu``-th CPU with its output in ``log_path``."""
     log = open(log_path, "ab")
