@@ -1,7 +1,7 @@
 """The gradebook at the size of a full term: the staff grid and the CSV export, their time and
 their SQL statements, against a bare query of the same rows in the same run.
 
-``python bench/gradebook.py [--students 300] [--check 100] [--repeats 7] [--profile out.prof]``
+``python bench/gradebook.py [--students 300] [--check 100] [--repeats 15] [--profile out.prof]``
 
 1. A temporary SQLite file is migrated (``flask db upgrade``, in-process) and filled with bulk
    inserts: one course with N students and an instructor, 40 presentations (two presenters
@@ -17,9 +17,10 @@ their SQL statements, against a bare query of the same rows in the same run.
    instead of 110) and the collector tuned (``core.server.tune_gc``: start-up frozen, young
    collections rarer; at Python's defaults a full collection over the built course lands in some
    requests). Then the instructor logs in through the form and Flask's test client GETs the grid
-   page and the CSV export: a few warm-up requests, then ``--repeats`` of each; the median is
-   reported, and the SQL statements of one request (a ``before_cursor_execute`` counter on the
-   engine).
+   page and the CSV export: a few warm-up requests, then ``--repeats`` rounds in which the grid,
+   the CSV and the bare read of step 3 take turns (a busy spell of the machine falls on all
+   three alike); the median of each is reported, and the SQL statements of one request (a
+   ``before_cursor_execute`` counter on the engine).
 3. The bare figure, in the same run: the same rows the grid is made of (students, items,
    grades, reviews, extensions, presenters, groups, milestone submissions), read with one
    plain ``sqlite3`` query per kind of row and turned into tuples, no ORM, no arithmetic, no
@@ -40,7 +41,11 @@ students throughout:
 - with the read model built column by column, rows fetched at once, no comments read for the
   grid and CSV, figures written through a by-value cache, and the steady state of step 2
   (9 repeats, load 5.2 from other work): grid_ms 146.8, csv_ms 127.5, bare_ms 53.2, ratio 2.76,
-  CPU 110.3 / 103.0 / 40.0 ms (cpu_ratio 2.76).
+  CPU 110.3 / 103.0 / 40.0 ms (cpu_ratio 2.76);
+- the same with the three taking turns (15 rounds, load 1.5–1.8, one other test run on the
+  second core), three runs back to back: ratio 2.40 / 2.59 / 2.41, csv_ratio 2.32 / 2.50 / 2.39,
+  e.g. grid_ms 156.1, csv_ms 151.1, bare_ms 65.1 (cpu_ratio 2.21). Without the turns, runs at the
+  same load gave ratio 1.91 and 3.33: whichever spell each figure's repeats fell in.
 """
 from __future__ import annotations
 
@@ -336,22 +341,33 @@ def log_in(app):
     return client
 
 
-def timed(fn, repeats: int, profiler=None) -> tuple[float, float]:
+def timed(fn, repeats: int) -> tuple[float, float]:
     """Median wall-clock and CPU (this thread's) milliseconds of ``fn`` over ``repeats`` calls,
     after the warm-up; CPU time is the figure other processes on a busy machine disturb less."""
+    return interleaved({"fn": fn}, repeats)["fn"]
+
+
+def interleaved(fns: dict, repeats: int, profiler=None, profiled=()) -> dict:
+    """``timed`` for several functions taking turns, one call of each per round, so that a
+    busier or quieter spell of a shared machine falls on all of them alike; the calls of the
+    names in ``profiled`` run under ``profiler``."""
     for _ in range(WARMUP):
-        fn()
-    times, cpu = [], []
+        for fn in fns.values():
+            fn()
+    times: dict = {name: [] for name in fns}
+    cpu: dict = {name: [] for name in fns}
     for _ in range(repeats):
-        if profiler:
-            profiler.enable()
-        started, started_cpu = time.perf_counter(), time.thread_time()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.thread_time() - started_cpu) * 1000)
-        if profiler:
-            profiler.disable()
-    return statistics.median(times), statistics.median(cpu)
+        for name, fn in fns.items():
+            profiling = profiler is not None and name in profiled
+            if profiling:
+                profiler.enable()
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            fn()
+            times[name].append((time.perf_counter() - started) * 1000)
+            cpu[name].append((time.thread_time() - started_cpu) * 1000)
+            if profiling:
+                profiler.disable()
+    return {name: (statistics.median(times[name]), statistics.median(cpu[name])) for name in fns}
 
 
 BARE_QUERIES = (
@@ -425,9 +441,13 @@ def measure(students: int, repeats: int, profile: Path | None = None) -> dict:
         assert lines == students + 1, lines
         grid_queries = counter.around(get(grid_path))
         csv_queries = counter.around(get(csv_path))
+        bare_rows = bare_read(database, course_id)
         profiler = cProfile.Profile() if profile else None
-        grid_ms, grid_cpu_ms = timed(get(grid_path), repeats, profiler)
-        csv_ms, csv_cpu_ms = timed(get(csv_path), repeats, profiler)
+        measured = interleaved({"grid": get(grid_path), "csv": get(csv_path),
+                                "bare": lambda: bare_read(database, course_id)},
+                               repeats, profiler, profiled=("grid", "csv"))
+        (grid_ms, grid_cpu_ms), (csv_ms, csv_cpu_ms), (bare_ms, bare_cpu_ms) = (
+            measured["grid"], measured["csv"], measured["bare"])
         if profiler:
             profiler.dump_stats(profile)
         with app.app_context():
@@ -443,8 +463,6 @@ def measure(students: int, repeats: int, profile: Path | None = None) -> dict:
 
             book_ms, book_cpu_ms = timed(book, repeats)
             db.session.rollback()
-        bare_rows = bare_read(database, course_id)
-        bare_ms, bare_cpu_ms = timed(lambda: bare_read(database, course_id), repeats)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -459,7 +477,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--check", type=int, default=100, help="also count statements at this size (0: skip)")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the measured requests here")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
