@@ -124,9 +124,11 @@ def server_env(database: Path, **overrides: str) -> dict:
     }
 
 
-def _flask_db_upgrade(cli_env: dict) -> None:
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=cli_env,
-                   check=True, capture_output=True, timeout=120)
+def _flask(cli_env: dict, *args: str) -> None:
+    """``flask --app app <args>`` in a subprocess; its output is the failure's message."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=cli_env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
 
 
 @cache
@@ -135,7 +137,7 @@ def _migrated_sqlite_file() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="colloquy-migrated-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "migrated.sqlite3"
-    _flask_db_upgrade(server_env(path, SOCKETIO_ASYNC_MODE="threading"))
+    _flask(server_env(path, SOCKETIO_ASYNC_MODE="threading"), "db", "upgrade")
     _fold_wal(path)
     return path
 
@@ -148,10 +150,8 @@ def _demo_sqlite_file() -> Path:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "demo.sqlite3"
     env = server_env(path, SOCKETIO_ASYNC_MODE="threading")
-    for args in (["db", "upgrade"], ["seed-demo", "--if-empty"]):
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+    _flask(env, "db", "upgrade")
+    _flask(env, "seed-demo", "--if-empty")
     _fold_wal(path)
     return path
 
@@ -183,7 +183,7 @@ def prepare_database(env: dict) -> dict:
     cli_env = {**env, "SOCKETIO_ASYNC_MODE": "threading", "SOCKETIO_MESSAGE_QUEUE": ""}
     new_file = _new_sqlite_file(env)
     if new_file is None:
-        _flask_db_upgrade(cli_env)
+        _flask(cli_env, "db", "upgrade")
     else:
         shutil.copyfile(_migrated_sqlite_file(), new_file)
     setup = subprocess.run([sys.executable, "-c", SETUP, PASSWORD], cwd=ROOT, env=cli_env, check=True,
