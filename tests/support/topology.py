@@ -159,6 +159,16 @@ class Nginx:
         # SIGQUIT: a graceful shutdown of the master and its workers.
         _stop(self.proc, signal.SIGQUIT)
 
+    def upstream_of(self, marker: str) -> str | None:
+        """The process (``host:port``) that answered the request whose line names ``marker``;
+        None while nginx has not logged it yet (it logs after answering) or answered itself."""
+        if self.access_log.exists():
+            for line in self.access_log.read_text().splitlines():
+                found = ACCESS_LINE.search(line)
+                if marker in line and found and found["upstream"] not in ("", "-"):
+                    return found["upstream"].replace(" : ", ", ").split(", ")[-1]
+        return None
+
     def served_by(self) -> dict[str, str]:
         """For each route cookie in the access log, the process (``host:port``) that answered its
         latest request."""
