@@ -51,6 +51,19 @@ test suite running alongside)::
 
 Every client joined and every delivery arrived, p99 within 1.14× the bare stack's; the join
 took 2.3× as long (its server CPU is 2.1× the bare stack's, summed over both processes).
+Again at 06:56 UTC on a machine otherwise idle (load 3.1 at the start, from the run before;
+12.0 at the end)::
+
+    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 16.09, "lost": 0,
+     "p50_ms": 1504.0, "p95_ms": 2650.3, "p99_ms": 2997.4, "bare_p50_ms": 700.6, "bare_p99_ms": 1378.6,
+     "ratio_p99": 2.17, "bare_joined_s": 11.17, "server_cpu_ms_per_join": 3.3,
+     "bare_server_cpu_ms_per_join": 1.49, "proxy_cpu_ms_per_join": 0.16, "bare_proxy_cpu_ms_per_join": 0.14,
+     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 1.44, "bare_client_cpu_ms_per_join": 1.35,
+     "client_cpu_busy": 0.67, "bare_client_cpu_busy": 0.64, "rss_per_conn_kb": 77.9, "bare_rss_per_conn_kb": 69.0}
+
+lost 0 and joined_s 1.44× the bare stack's, but p99 2.17× (the bare stack, unhurried by a
+loaded machine this time, delivered faster): with the join's CPU at twice the bare stack's, the
+two processes are still busy with the joins when the events begin.
 
 (b) ``--clients 3000 --events 50`` (one process, no proxy; 2026-12-02)::
 
@@ -62,6 +75,13 @@ took 2.3× as long (its server CPU is 2.1× the bare stack's, summed over both p
      null, "queue_cpu_ms_per_join": null, "client_cpu_ms_per_join": 1.4, "bare_client_cpu_ms_per_join":
      1.29, "client_cpu_busy": 0.48, "bare_client_cpu_busy": 0.48, "rss_per_conn_kb": 70.9,
      "bare_rss_per_conn_kb": 67.1}
+
+    06:54 UTC, machine otherwise idle (load 1.3 → 4.4):
+    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 11.31, "lost": 0,
+     "p50_ms": 464.0, "p95_ms": 850.2, "p99_ms": 1145.6, "bare_p50_ms": 594.2, "bare_p99_ms": 1068.7,
+     "ratio_p99": 1.07, "bare_joined_s": 6.46, "server_cpu_ms_per_join": 3.15,
+     "bare_server_cpu_ms_per_join": 1.8, "client_cpu_ms_per_join": 1.44, "bare_client_cpu_ms_per_join":
+     1.12, "rss_per_conn_kb": 74.0, "bare_rss_per_conn_kb": 70.8} (the proxy and queue figures null)
 
     An earlier run (06:01 UTC, load 4.9 → 9.1, the notification sender still in the server) had
     2.57 ms of server CPU a join beside the bare stack's 1.21, joined_s 10.19 beside 8.92.
