@@ -68,7 +68,7 @@ PARTICIPATION_COLUMNS = (
 
 
 def _room_or_404(course_id: int, presentation_id: int) -> tuple[Course, Presentation, PanelRoom, str]:
-    """The course, presentation, room (created and committed on first visit) and the viewer's
+    """The course, presentation, room (created on first visit; the view commits) and the viewer's
     room role."""
     course = course_or_404(course_id)
     presentation = presentation_or_404(course, presentation_id)
@@ -76,14 +76,14 @@ def _room_or_404(course_id: int, presentation_id: int) -> tuple[Course, Presenta
     if role is None:
         abort(404)
     room = commands.room_for(presentation)
-    db.session.commit()
     return course, presentation, room, role
 
 
 def _page(template: str, course, presentation, room, role, **context):
-    """Render a room page with what every room page needs."""
+    """Render a room page with what every room page needs, then commit the request once (the
+    room made on a first visit, an audit event of the page)."""
     queue_state = "closed" if room.phase == "closed" else "open"
-    return render_template(
+    page = render_template(
         template,
         course=course,
         presentation=presentation,
@@ -98,6 +98,8 @@ def _page(template: str, course, presentation, room, role, **context):
         queue_empty=LABELS["queue_empty"][queue_state],
         **context,
     )
+    db.session.commit()
+    return page
 
 
 def rebuttal_notes(course, reviews) -> list[dict]:
@@ -138,8 +140,6 @@ def participant(course_id, presentation_id):
             "release_at": policy.release_at(presentation),
             "notes": rebuttal_notes(course, reviews or []),
         }
-        if reviews is not None:
-            db.session.commit()  # the audit event of this opening
     page = _page("panel/participant.html", course, presentation, room, role, from_review=from_review,
                  rebuttal=rebuttal)
     return no_store(Response(page))
@@ -183,7 +183,9 @@ def join(presentation_id):
 def projector_state(course_id, presentation_id):
     """What the projector shows, built for the public audience whoever is logged in."""
     _course, _presentation, room, _role = _room_or_404(course_id, presentation_id)
-    return no_store(jsonify(public_state(room, now_utc())))
+    answer = jsonify(public_state(room, now_utc()))
+    db.session.commit()
+    return no_store(answer)
 
 
 def public_state(room: PanelRoom, now) -> dict:
