@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from core import errors, logging, mail, proxy, safe_json, security, server, socket_guard, templating
 from core.config import load_config
 from core.extensions import csrf, db, limiter, login_manager, migrate, socketio
-from domain.accounts import user_by_session_token
+from domain.accounts import session_user_by_token, user_by_session_token
 
 
 def create_app(test_config=None):
@@ -48,7 +48,7 @@ def create_app(test_config=None):
     proxy.init_app(app)  # after Socket.IO, so its middleware sees the client's scheme and host
 
     mail.init_app(app)
-    security.init_app(app, load_user=user_by_session_token)
+    security.init_app(app, load_user=user_by_session_token, load_socket_user=session_user_by_token)
     errors.init_app(app)
     templating.init_app(app)
 

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     path = os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
-    app = create_app(app_config(path, PANEL_PRESENCE_DELAY=0))
+    app = create_app(app_config(path, PANEL_PRESENCE_DELAY=0, VOTE_RATE="100000/60"))
     with fresh_tables(app):
         cast = PanelCast(app, Factory(), critics=20)
         cast.set_room(phase="panel", phase_started_at=T0, phase_ends_at=T0 + timedelta(minutes=15))

@@ -12,10 +12,16 @@ CSP = (
 )
 
 
-def init_app(app: Flask, load_user: Callable[[str], Optional[object]]) -> None:
-    """Register the session loader (``load_user``: session token → user), the login view and
-    the security headers."""
-    login_manager.user_loader(load_user)
+def init_app(app: Flask, load_user: Callable[[str], Optional[object]],
+             load_socket_user: Callable[[str], Optional[object]]) -> None:
+    """Register the session loaders (session token → user: ``load_user`` for pages,
+    ``load_socket_user`` for Socket.IO events), the login view and the security headers."""
+
+    @login_manager.user_loader
+    def load(token: str):
+        """The user of the session token: Flask-SocketIO marks its events' requests with a sid."""
+        return (load_socket_user if getattr(request, "sid", None) else load_user)(token)
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"

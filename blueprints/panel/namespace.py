@@ -17,9 +17,9 @@ from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 from blueprints.panel import fanout, ratelimit
 from core.extensions import db
 from core.timeutil import now_utc
+from domain import policy
 from domain.panel import commands, payloads, state
 from domain.panel.schema import PayloadError, check_size, validate
-from models import PanelRoom
 
 ERROR_MESSAGES = {
     "unauthorized": "Your session has ended. Log in again.",
@@ -193,7 +193,7 @@ class PanelNamespace(Namespace):
         disconnect()
         raise Refused("unauthorized")
 
-    def _room(self, user, room_id: int) -> tuple[PanelRoom, str]:
+    def _room(self, user, room_id: int) -> tuple[policy.RoomState, str]:
         """The room and the user's role now; follows a role change, drops a removed member."""
         sid = request.sid
         try:

@@ -108,10 +108,10 @@ def room_for(presentation: Presentation) -> PanelRoom:
     return room
 
 
-def room_and_role(room_id: int, user) -> tuple[PanelRoom, str]:
+def room_and_role(room_id: int, user) -> tuple[policy.RoomState, str]:
     """The room and the user's role in it, read now; a stranger's room is ``not_found``."""
     room = policy.load_room(user, room_id)
-    role = policy.room_role(user, room.presentation) if room is not None else None
+    role = policy.loaded_room_role(user, room) if room is not None else None
     if role is None:
         raise PanelError("not_found", "There is no such room.")
     return room, role

@@ -11,6 +11,7 @@ from typing import Optional
 from sqlalchemy import bindparam, func, literal, null, select, union_all
 from sqlalchemy.orm import joinedload
 
+from core import reads
 from core.extensions import db
 from domain import policy
 from domain.panel.schema import QUESTION_MAX
@@ -141,7 +142,7 @@ _VIEWER_STATE = union_all(
 def viewer_state(room_id: int, user_id: int) -> ViewerState:
     """The user's votes, own questions and verdict in the room, read in one query."""
     state = ViewerState()
-    for kind, question_id, verdict in db.session.execute(_VIEWER_STATE, {"room_id": room_id, "user_id": user_id}):
+    for kind, question_id, verdict in reads.rows(_VIEWER_STATE, {"room_id": room_id, "user_id": user_id}):
         if kind == "verdict":
             state.verdict = verdict
         else:

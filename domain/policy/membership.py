@@ -95,10 +95,15 @@ _AUTHOR = _membership(bindparam("presentation_id"), bindparam("user_id"))
 
 def is_author(user, presentation: Presentation) -> bool:
     """Member of the presentation's presenting or summary-writing group."""
+    return authored(user, presentation.id)
+
+
+def authored(user, presentation_id: int) -> bool:
+    """``is_author`` of the presentation with this id."""
     uid = _user_id(user)
     if uid is None:
         return False
-    return _read(_AUTHOR, presentation_id=presentation.id, user_id=uid) is not None
+    return _read(_AUTHOR, presentation_id=presentation_id, user_id=uid) is not None
 
 
 def can_manage_course(user, course_id: int) -> bool:

@@ -1,12 +1,13 @@
 """The live panel room: room roles, who may ask, vote, answer, moderate, and what each audience sees (SPEC §4)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Callable, Optional
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager
 
+from core import reads
 from core.extensions import db
 from domain.policy.membership import (
     _AUTHOR,
@@ -16,6 +17,7 @@ from domain.policy.membership import (
     _remember,
     _role_in,
     _user_id,
+    authored,
     course_role,
     is_author,
 )
@@ -134,35 +136,70 @@ def _first(statement):
     return statement.limit(1).scalar_subquery()
 
 
-_ROOM_FACTS = (
+_ROOM_STATE = (
     select(
-        PanelRoom,
-        Presentation,
-        _first(_role_in(Presentation.course_id, bindparam("user_id"))),
-        _first(_membership(Presentation.id, bindparam("user_id"))),
-        _first(_mute(PanelRoom.id, bindparam("user_id"))),
+        _ROOMS.c.id,
+        _ROOMS.c.presentation_id,
+        _PRESENTATIONS.c.course_id,
+        _ROOMS.c.phase,
+        _ROOMS.c.seq,
+        _ROOMS.c.moderated,
+        _ROOMS.c.follow_ups_allowed,
+        _ROOMS.c.phase_started_at,
+        _ROOMS.c.phase_ends_at,
+        _ROOMS.c.created_at,
+        _first(_role_in(_PRESENTATIONS.c.course_id, bindparam("user_id"))).label("role"),
+        _first(_membership(_PRESENTATIONS.c.id, bindparam("user_id"))).label("member_id"),
+        _first(_mute(_ROOMS.c.id, bindparam("user_id"))).label("mute_id"),
     )
-    .join(PanelRoom.presentation)
-    .options(contains_eager(PanelRoom.presentation))
-    .where(PanelRoom.id == bindparam("room_id"))
-    .execution_options(populate_existing=True)
+    .select_from(_ROOMS.join(_PRESENTATIONS, _PRESENTATIONS.c.id == _ROOMS.c.presentation_id))
+    .where(_ROOMS.c.id == bindparam("room_id"))
 )
 
 
-def load_room(user, room_id: int) -> Optional[PanelRoom]:
-    """The room (and its presentation) read now, with the user's course role, authorship and
-    mute read in the same query and remembered for this request or event; None if missing."""
+@dataclass(frozen=True)
+class RoomState:
+    """A panel room as one socket event reads it (``load_room``): its columns and its course,
+    read-only. Changes go through the room's write transaction, which reads the room again."""
+
+    id: int
+    presentation_id: int
+    course_id: int
+    phase: str
+    seq: int
+    moderated: bool
+    follow_ups_allowed: bool
+    phase_started_at: Optional[datetime]
+    phase_ends_at: Optional[datetime]
+    created_at: datetime
+
+    @property
+    def presentation(self) -> Presentation:
+        """The room's presentation, read when asked (few events need more than its ids)."""
+        return db.session.get(Presentation, self.presentation_id)
+
+
+_ROOM_STATE_FIELDS = tuple(field.name for field in fields(RoomState))
+
+
+def load_room(user, room_id: int) -> Optional[RoomState]:
+    """The room read now, with the user's course role, authorship and mute read in the same
+    query and remembered for this request or event; None if missing."""
     uid = _user_id(user)
-    if uid is None:
-        return db.session.get(PanelRoom, room_id, populate_existing=True)
-    row = db.session.execute(_ROOM_FACTS, {"room_id": room_id, "user_id": uid}).first()
+    row = reads.first_row(_ROOM_STATE, {"room_id": room_id, "user_id": uid})
     if row is None:
         return None
-    room, presentation, role, member_id, mute_id = row
-    _remember(role, _ROLE, user_id=uid, course_id=presentation.course_id)
-    _remember(member_id, _AUTHOR, presentation_id=presentation.id, user_id=uid)
-    _remember(mute_id, _MUTED, room_id=room.id, user_id=uid)
+    room = RoomState(**{name: row._mapping[name] for name in _ROOM_STATE_FIELDS})
+    if uid is not None:
+        _remember(row.role, _ROLE, user_id=uid, course_id=room.course_id)
+        _remember(row.member_id, _AUTHOR, presentation_id=room.presentation_id, user_id=uid)
+        _remember(row.mute_id, _MUTED, room_id=room.id, user_id=uid)
     return room
+
+
+def loaded_room_role(user, room: RoomState) -> Optional[str]:
+    """``room_role`` in a room read by ``load_room``, from the facts read with it."""
+    return _room_role_from(course_role(user, room.course_id), lambda: authored(user, room.presentation_id))
 
 
 @dataclass(frozen=True)
