@@ -165,6 +165,34 @@ def test_presence_counts_users_on_other_processes(app, make):
     assert sock.connected and critic.connected
 
 
+def test_another_processs_change_is_gathered_with_this_ones_into_one_update(app, make, monkeypatch):
+    app.config["PANEL_PRESENCE_DELAY"] = 0.5
+    cast = PanelCast(app, make)
+    tasks, shown, told = [], [], []
+    monkeypatch.setattr(fanout.socketio, "start_background_task", lambda fn, *args: tasks.append((fn, args)))
+    monkeypatch.setattr(fanout.socketio, "sleep", lambda _seconds: None)
+    monkeypatch.setattr(fanout, "show_presence", lambda room_id, force=False: shown.append((room_id, force)))
+    monkeypatch.setattr(fanout.manager, "elsewhere", lambda fn, **args: told.append((fn.__name__, args)))
+    cast.sock(cast.critics[0])  # a join here: an update is due
+    with app.app_context():
+        fanout._state().shared = SharedPresence(FakeRedis(), "here", ttl=6, clock=Clock())
+    room_id = cast.room.id
+    with app.test_request_context():
+        fanout._presence_changed(room_id)  # another process's sockets changed in the same window
+        fanout._presence_changed(room_id)
+    assert len(tasks) == 1
+    fn, args = tasks.pop()
+    fn(*args)
+    assert shown == [(room_id, True)]  # one update here, forced: this process's sockets changed
+    assert told == [("_presence_changed", {"room_id": room_id})]  # and the others are told once
+
+    with app.test_request_context():
+        fanout._presence_changed(room_id)  # only another process changed
+    fn, args = tasks.pop()
+    fn(*args)
+    assert shown[1:] == [(room_id, False)] and len(told) == 1  # shown if changed; nobody told back
+
+
 # --------------------------------------------------------------------------- deliveries
 
 

@@ -160,7 +160,8 @@ class _RoomPresence:
 class _Presence:
     """Sockets of this process: sid → user and the session token it connected with, each
     panel room's presence, the seq each joined socket is current at, the presence last sent
-    here per room, and the processes' shared presence (with a Redis queue;
+    here per room, the rooms with a presence update due (``announcing``: those whose sockets
+    changed here), and the processes' shared presence (with a Redis queue;
     ``heartbeat.SharedPresence``)."""
 
     users: dict[str, int] = field(default_factory=dict)
@@ -169,6 +170,7 @@ class _Presence:
     seqs: dict[tuple[int, str], int] = field(default_factory=dict)
     sent: dict[int, object] = field(default_factory=dict)
     due: set[int] = field(default_factory=set)
+    announcing: set[int] = field(default_factory=set)
     shared: object = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -310,15 +312,18 @@ PRESENCE_DELAY_PER_SOCKET = 0.001
 PRESENCE_DELAY_MAX = 5.0
 
 
-def publish_presence(room_id: int) -> None:
-    """Tell the room who is there; a burst of joins within PANEL_PRESENCE_DELAY (longer in a
-    large room: ``PRESENCE_DELAY_PER_SOCKET``) is sent once."""
+def publish_presence(room_id: int, announce: bool = True) -> None:
+    """Tell the room who is there; a burst of changes within PANEL_PRESENCE_DELAY (longer in a
+    large room: ``PRESENCE_DELAY_PER_SOCKET``) is sent once. ``announce``: this process's
+    sockets changed, so the other processes are told too (not when they told this one)."""
     delay = current_app.config.get("PANEL_PRESENCE_DELAY", 0.5)
     if not delay:
-        _send_presence(room_id)
+        _send_presence(room_id, announce)
         return
     registry = _state()
     with registry.lock:
+        if announce:
+            registry.announcing.add(room_id)
         if room_id in registry.due:
             return
         registry.due.add(room_id)
@@ -334,31 +339,34 @@ def _send_presence_later(app, room_id: int, delay: float) -> None:
         registry = _state()
         with registry.lock:
             registry.due.discard(room_id)
+            announce = room_id in registry.announcing
+            registry.announcing.discard(room_id)
         try:
-            _send_presence(room_id)
+            _send_presence(room_id, announce)
         finally:
             db.session.remove()
 
 
-def _send_presence(room_id: int) -> None:
-    """This process's sockets changed: share them, tell them who is there, and have every
-    other process tell its own sockets."""
+def _send_presence(room_id: int, announce: bool) -> None:
+    """The room's presence changed (here when ``announce``, else on another process): share
+    this process's sockets, tell them who is there, and when they changed have every other
+    process tell its own sockets."""
     shared = _state().shared
     if shared is not None:
         shared.sync({room_id: local_rooms().get(room_id, {})})
-    show_presence(room_id, force=True)
-    if shared is not None:
+    show_presence(room_id, force=announce)
+    if shared is not None and announce:
         manager.elsewhere(_presence_changed, room_id=room_id)
 
 
 @manager.command
 def _presence_changed(room_id: int) -> None:
-    """Another process's sockets of the room changed: read the room's presence again."""
+    """Another process's sockets of the room changed: read the room's presence again, gathered
+    with this process's own changes (one update for a burst of joins on every process)."""
     registry = _state()
     if registry.shared is None or room_id not in registry.rooms:
         return
-    registry.shared.sync({room_id: local_rooms().get(room_id, {})})
-    show_presence(room_id)
+    publish_presence(room_id, announce=False)
 
 
 def show_presence(room_id: int, force: bool = False) -> None:
