@@ -37,62 +37,43 @@ to the run's folder, sent by no sender inside the servers measured. The app runs
 
 Measured on the shared 2-core machine, eventlet, with the figures beside the load average
 (other people's test suites ran at the same time; the bare figures of the same run are the
-yardstick):
+yardstick: the bare stack's own join CPU ranged from 1.30 to 2.22 ms between runs of one day).
 
-(a) ``--clients 5000 --processes 2 --proxy`` (2026-12-02 06:15 UTC, load 3.8 → 9.6, a full
-test suite running alongside)::
+(a) ``--clients 5000 --processes 2 --proxy`` (2026-12-02 14:45 UTC, load 0.8 at the start)::
 
-    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 31.72, "lost": 0,
-     "p50_ms": 2170.2, "p95_ms": 3952.1, "p99_ms": 4699.3, "bare_p50_ms": 1570.7, "bare_p99_ms": 4113.2,
-     "ratio_p99": 1.14, "bare_joined_s": 13.79, "server_cpu_ms_per_join": 3.17,
-     "bare_server_cpu_ms_per_join": 1.53, "proxy_cpu_ms_per_join": 0.16, "bare_proxy_cpu_ms_per_join": 0.15,
-     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 1.37, "bare_client_cpu_ms_per_join": 1.48,
-     "client_cpu_busy": 0.57, "bare_client_cpu_busy": 0.62, "rss_per_conn_kb": 75.3, "bare_rss_per_conn_kb": 69.0}
+    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 21.9, "lost": 0,
+     "p50_ms": 1759.6, "p95_ms": 2859.0, "p99_ms": 3243.5, "bare_p50_ms": 1074.2, "bare_p99_ms": 1831.2,
+     "ratio_p99": 1.77, "bare_joined_s": 15.13, "server_cpu_ms_per_join": 3.57,
+     "bare_server_cpu_ms_per_join": 2.09, "proxy_cpu_ms_per_join": 0.32, "bare_proxy_cpu_ms_per_join": 0.23,
+     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 2.47, "bare_client_cpu_ms_per_join": 1.64,
+     "client_cpu_busy": 0.66, "bare_client_cpu_busy": 0.65, "rss_per_conn_kb": 77.9, "bare_rss_per_conn_kb": 69.1}
 
-Every client joined and every delivery arrived, p99 within 1.14× the bare stack's; the join
-took 2.3× as long (its server CPU is 2.1× the bare stack's, summed over both processes).
-Again at 06:56 UTC on a machine otherwise idle (load 3.1 at the start, from the run before;
-12.0 at the end)::
+Every client joined and every delivery arrived; the join took 1.45× as long as the bare
+stack's, with 1.71× its server CPU; p99 1.77× (earlier runs of the same command: 1.14, 2.17,
+2.26). During the events both stacks spend the same CPU a delivery (69 and 67 µs) and, with the
+clients on the same two cores, keep the machine saturated, so the latency ratio follows
+whichever stack the scheduler favoured.
 
-    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 16.09, "lost": 0,
-     "p50_ms": 1504.0, "p95_ms": 2650.3, "p99_ms": 2997.4, "bare_p50_ms": 700.6, "bare_p99_ms": 1378.6,
-     "ratio_p99": 2.17, "bare_joined_s": 11.17, "server_cpu_ms_per_join": 3.3,
-     "bare_server_cpu_ms_per_join": 1.49, "proxy_cpu_ms_per_join": 0.16, "bare_proxy_cpu_ms_per_join": 0.14,
-     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 1.44, "bare_client_cpu_ms_per_join": 1.35,
-     "client_cpu_busy": 0.67, "bare_client_cpu_busy": 0.64, "rss_per_conn_kb": 77.9, "bare_rss_per_conn_kb": 69.0}
+(b) ``--clients 3000 --events 50`` (one process, no proxy; 2026-12-02 14:54 UTC, load 6.4 at the
+start)::
 
-lost 0 and joined_s 1.44× the bare stack's, but p99 2.17× (the bare stack, unhurried by a
-loaded machine this time, delivered faster): with the join's CPU at twice the bare stack's, the
-two processes are still busy with the joins when the events begin.
+    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 8.94, "lost": 0,
+     "p50_ms": 658.1, "p95_ms": 1116.9, "p99_ms": 1175.4, "bare_p50_ms": 528.9, "bare_p99_ms": 831.9,
+     "ratio_p99": 1.41, "bare_joined_s": 5.07, "server_cpu_ms_per_join": 2.5,
+     "bare_server_cpu_ms_per_join": 1.3, "client_cpu_ms_per_join": 1.38, "bare_client_cpu_ms_per_join":
+     1.12, "client_cpu_busy": 0.59, "bare_client_cpu_busy": 0.58, "rss_per_conn_kb": 74.5,
+     "bare_rss_per_conn_kb": 70.7} (the proxy and queue figures null)
 
-(b) ``--clients 3000 --events 50`` (one process, no proxy; 2026-12-02)::
+    Before the join read plain rows (the same day, 06:54 and 14:10 UTC): 3.15 and 4.18 ms a join
+    beside the bare stack's 1.80 and 2.22.
 
-    06:23 UTC, load 6.6 → 7.1:
-    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 13.42, "lost": 0,
-     "p50_ms": 419.6, "p95_ms": 519.9, "p99_ms": 554.5, "bare_p50_ms": 407.6, "bare_p99_ms": 547.2,
-     "ratio_p99": 1.01, "bare_joined_s": 8.02, "server_cpu_ms_per_join": 3.4,
-     "bare_server_cpu_ms_per_join": 1.58, "proxy_cpu_ms_per_join": null, "bare_proxy_cpu_ms_per_join":
-     null, "queue_cpu_ms_per_join": null, "client_cpu_ms_per_join": 1.4, "bare_client_cpu_ms_per_join":
-     1.29, "client_cpu_busy": 0.48, "bare_client_cpu_busy": 0.48, "rss_per_conn_kb": 70.9,
-     "bare_rss_per_conn_kb": 67.1}
-
-    06:54 UTC, machine otherwise idle (load 1.3 → 4.4):
-    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 11.31, "lost": 0,
-     "p50_ms": 464.0, "p95_ms": 850.2, "p99_ms": 1145.6, "bare_p50_ms": 594.2, "bare_p99_ms": 1068.7,
-     "ratio_p99": 1.07, "bare_joined_s": 6.46, "server_cpu_ms_per_join": 3.15,
-     "bare_server_cpu_ms_per_join": 1.8, "client_cpu_ms_per_join": 1.44, "bare_client_cpu_ms_per_join":
-     1.12, "rss_per_conn_kb": 74.0, "bare_rss_per_conn_kb": 70.8} (the proxy and queue figures null)
-
-    An earlier run (06:01 UTC, load 4.9 → 9.1, the notification sender still in the server) had
-    2.57 ms of server CPU a join beside the bare stack's 1.21, joined_s 10.19 beside 8.92.
-
-The join's server CPU is about twice the bare stack's. In-process (one critic joining a room on
-SQLite, CPU time per join): reading the user of the session ~0.15–0.27 ms, the room with the
-user's role, authorship and mute (``policy.load_room``) ~0.4–0.5 ms, the snapshot's own reads
-(``state.viewer_state``) ~0.1 ms, the first statement's connection and transaction ~0.1 ms; of
-these the SQL itself is some 20 µs a statement, the rest SQLAlchemy's ORM building its row
-loaders and instances on every execution. The access-log line, the session cookie's signature
-and Flask-Login's session check add some 0.1 ms each.
+Where a join's server CPU goes (``--profile``, 3,000 clients, one process): the shared stack
+(Engine.IO, the websocket, Socket.IO's packets) about half, as in the bare stack; then the
+request context Flask-SocketIO pushes for the event, with the session cookie's signature
+(~12%); reading the session's user (~11%, a third of it the first statement's connection and
+transaction), the room with the viewer's role, authorship and mute (~8%) and the viewer's votes
+and questions (~4%), each one Core statement on the session's connection; building and sending
+the snapshot (~5%); the access-log line (~3%). The bare stack reads nothing and checks nothing.
 """
 from __future__ import annotations
 
