@@ -19,7 +19,6 @@ from domain.policy.membership import (
     _user_id,
     authored,
     course_role,
-    is_author,
 )
 from models import (
     PHASES,
@@ -54,9 +53,13 @@ def _room_role_from(course_role: Optional[str], authored: Callable[[], bool]) ->
     return ROOM_AUTHOR if authored() else ROOM_CRITIC
 
 
+def _room_role_in(user, course_id: int, presentation_id: int) -> Optional[str]:
+    return _room_role_from(course_role(user, course_id), lambda: authored(user, presentation_id))
+
+
 def room_role(user, presentation: Presentation) -> Optional[str]:
     """'moderator', 'author', 'critic', or None when the user may not enter the room."""
-    return _room_role_from(course_role(user, presentation.course_id), lambda: is_author(user, presentation))
+    return _room_role_in(user, presentation.course_id, presentation.id)
 
 
 _ENROLLED, _ROOMS, _PRESENTATIONS, _MEMBERS = (
@@ -136,27 +139,6 @@ def _first(statement):
     return statement.limit(1).scalar_subquery()
 
 
-_ROOM_STATE = (
-    select(
-        _ROOMS.c.id,
-        _ROOMS.c.presentation_id,
-        _PRESENTATIONS.c.course_id,
-        _ROOMS.c.phase,
-        _ROOMS.c.seq,
-        _ROOMS.c.moderated,
-        _ROOMS.c.follow_ups_allowed,
-        _ROOMS.c.phase_started_at,
-        _ROOMS.c.phase_ends_at,
-        _ROOMS.c.created_at,
-        _first(_role_in(_PRESENTATIONS.c.course_id, bindparam("user_id"))).label("role"),
-        _first(_membership(_PRESENTATIONS.c.id, bindparam("user_id"))).label("member_id"),
-        _first(_mute(_ROOMS.c.id, bindparam("user_id"))).label("mute_id"),
-    )
-    .select_from(_ROOMS.join(_PRESENTATIONS, _PRESENTATIONS.c.id == _ROOMS.c.presentation_id))
-    .where(_ROOMS.c.id == bindparam("room_id"))
-)
-
-
 @dataclass(frozen=True)
 class RoomState:
     """A panel room as one socket event reads it (``load_room``): its columns and its course,
@@ -180,6 +162,18 @@ class RoomState:
 
 
 _ROOM_STATE_FIELDS = tuple(field.name for field in fields(RoomState))
+# The room's columns named by ``RoomState`` (its course from the presentation), and the
+# viewer's facts as scalar subqueries.
+_ROOM_STATE = (
+    select(
+        *(_PRESENTATIONS.c.course_id if name == "course_id" else _ROOMS.c[name] for name in _ROOM_STATE_FIELDS),
+        _first(_role_in(_PRESENTATIONS.c.course_id, bindparam("user_id"))).label("role"),
+        _first(_membership(_PRESENTATIONS.c.id, bindparam("user_id"))).label("member_id"),
+        _first(_mute(_ROOMS.c.id, bindparam("user_id"))).label("mute_id"),
+    )
+    .select_from(_ROOMS.join(_PRESENTATIONS, _PRESENTATIONS.c.id == _ROOMS.c.presentation_id))
+    .where(_ROOMS.c.id == bindparam("room_id"))
+)
 
 
 def load_room(user, room_id: int) -> Optional[RoomState]:
@@ -189,7 +183,7 @@ def load_room(user, room_id: int) -> Optional[RoomState]:
     row = reads.first_row(_ROOM_STATE, {"room_id": room_id, "user_id": uid})
     if row is None:
         return None
-    room = RoomState(**{name: row._mapping[name] for name in _ROOM_STATE_FIELDS})
+    room = RoomState(*row[: len(_ROOM_STATE_FIELDS)])
     if uid is not None:
         _remember(row.role, _ROLE, user_id=uid, course_id=room.course_id)
         _remember(row.member_id, _AUTHOR, presentation_id=room.presentation_id, user_id=uid)
@@ -199,7 +193,7 @@ def load_room(user, room_id: int) -> Optional[RoomState]:
 
 def loaded_room_role(user, room: RoomState) -> Optional[str]:
     """``room_role`` in a room read by ``load_room``, from the facts read with it."""
-    return _room_role_from(course_role(user, room.course_id), lambda: authored(user, room.presentation_id))
+    return _room_role_in(user, room.course_id, room.presentation_id)
 
 
 @dataclass(frozen=True)
