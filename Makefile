@@ -33,10 +33,12 @@ run: db
 system-test-deps:
 	@sh scripts/install_test_system_deps.sh
 
-## The import rules of docs/architecture.md (.importlinter), then the whole suite.
+## The import rules of docs/architecture.md (.importlinter), then the whole suite,
+## one worker per core (TEST_WORKERS=0 runs it in one process); a file's tests stay together.
+TEST_WORKERS ?= auto
 test: install-dev system-test-deps
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: install-dev
 	$(PY) bench/deadline_crunch.py
