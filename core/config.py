@@ -52,6 +52,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PRODUCTION", False, "running with COLLOQUY_ENV=production (Secure cookies, HSTS, a real key)"),
     Setting("SECRET_KEY", None, "signs sessions and CSRF tokens; development keeps a random one in "
             "instance/secret_key", env="SECRET_KEY"),
+    Setting("SECRET_KEY_FALLBACKS", (), "earlier keys whose session cookies are still accepted after a "
+            "rotation (Flask's)"),
     Setting("SQLALCHEMY_DATABASE_URI", None, "the database (DATABASE_URL; default SQLite in "
             "instance/colloquy.sqlite3)", env="DATABASE_URL"),
     Setting("SQLALCHEMY_ENGINE_OPTIONS", None, "engine options for the database's kind (lock wait, pool)"),

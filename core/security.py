@@ -4,6 +4,7 @@ from typing import Callable, Optional
 from flask import Flask, request
 
 from core.extensions import login_manager
+from core.sessions import CookieSessionInterface
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -15,7 +16,9 @@ CSP = (
 def init_app(app: Flask, load_user: Callable[[str], Optional[object]],
              load_socket_user: Callable[[str], Optional[object]]) -> None:
     """Register the session loaders (session token → user: ``load_user`` for pages,
-    ``load_socket_user`` for Socket.IO events), the login view and the security headers."""
+    ``load_socket_user`` for Socket.IO events), the session cookie, the login view and the
+    security headers."""
+    app.session_interface = CookieSessionInterface()
 
     @login_manager.user_loader
     def load(token: str):

@@ -219,3 +219,25 @@ def test_cookies_are_secure_in_production(monkeypatch, make_app):
     for name in ("session", "remember_token"):
         [header] = set_cookie_headers(resp, name)
         assert {"secure", "httponly", "samesite=lax"} <= cookie_flags(header), (name, header)
+
+
+# --------------------------------------------------------------------------- session cookie
+
+
+def test_the_session_cookie_follows_a_secret_key_rotation(app, login_as, make):
+    """The signing serializer is built once, and again when the keys change: a cookie signed
+    with the old key stays valid while it is a fallback, and stops when it is dropped."""
+    c = login_as(make.user())
+    interface = app.session_interface
+    assert interface.get_signing_serializer(app) is interface.get_signing_serializer(app)
+    assert c.get("/account").status_code == 200
+
+    old_key = app.secret_key
+    app.secret_key = "rotated-" + "fedcba9876543210" * 3
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert c.get("/account").status_code == 200, "a cookie signed with a fallback key is accepted"
+
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    resp = c.get("/account")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"], "the old key no longer signs"
+
