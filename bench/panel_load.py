@@ -39,41 +39,45 @@ Measured on the shared 2-core machine, eventlet, with the figures beside the loa
 (other people's test suites ran at the same time; the bare figures of the same run are the
 yardstick: the bare stack's own join CPU ranged from 1.30 to 2.22 ms between runs of one day).
 
-(a) ``--clients 5000 --processes 2 --proxy`` (2026-12-02 14:45 UTC, load 0.8 at the start)::
+(a) ``--clients 5000 --processes 2 --proxy`` (2026-12-03 09:00 UTC, load 5.5 at the start)::
 
-    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 21.9, "lost": 0,
-     "p50_ms": 1759.6, "p95_ms": 2859.0, "p99_ms": 3243.5, "bare_p50_ms": 1074.2, "bare_p99_ms": 1831.2,
-     "ratio_p99": 1.77, "bare_joined_s": 15.13, "server_cpu_ms_per_join": 3.57,
-     "bare_server_cpu_ms_per_join": 2.09, "proxy_cpu_ms_per_join": 0.32, "bare_proxy_cpu_ms_per_join": 0.23,
-     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 2.47, "bare_client_cpu_ms_per_join": 1.64,
-     "client_cpu_busy": 0.66, "bare_client_cpu_busy": 0.65, "rss_per_conn_kb": 77.9, "bare_rss_per_conn_kb": 69.1}
+    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 15.74, "lost": 0,
+     "p50_ms": 1591.7, "p95_ms": 2790.3, "p99_ms": 3313.9, "bare_p50_ms": 1008.2, "bare_p99_ms": 1577.1,
+     "ratio_p99": 2.1, "bare_joined_s": 10.51, "server_cpu_ms_per_join": 2.53,
+     "bare_server_cpu_ms_per_join": 1.3, "proxy_cpu_ms_per_join": 0.23, "bare_proxy_cpu_ms_per_join": 0.17,
+     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 1.75, "bare_client_cpu_ms_per_join": 1.27,
+     "client_cpu_busy": 0.66, "bare_client_cpu_busy": 0.66, "rss_per_conn_kb": 76.7, "bare_rss_per_conn_kb": 69.1}
 
-Every client joined and every delivery arrived; the join took 1.45× as long as the bare
-stack's, with 1.71× its server CPU; p99 1.77× (earlier runs of the same command: 1.14, 2.17,
-2.26). During the events both stacks spend the same CPU a delivery (69 and 67 µs) and, with the
-clients on the same two cores, keep the machine saturated, so the latency ratio follows
-whichever stack the scheduler favoured.
+Every client joined and every delivery arrived; the join took 1.50× as long as the bare
+stack's; p99 2.1× (earlier runs of the same command: 1.14, 1.77, 2.17, 2.26). During the events
+both stacks spend about the same CPU a delivery and, with the clients on the same two cores,
+keep the machine saturated, so the latency ratio follows whichever stack the scheduler favoured.
 
-(b) ``--clients 3000 --events 50`` (one process, no proxy; 2026-12-02 14:54 UTC, load 6.4 at the
-start)::
+(b) ``--clients 3000 --events 50`` (one process, no proxy; 2026-12-03 08:57 and 08:59 UTC, load
+5.2 and 4.8 at the start)::
 
-    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 8.94, "lost": 0,
-     "p50_ms": 658.1, "p95_ms": 1116.9, "p99_ms": 1175.4, "bare_p50_ms": 528.9, "bare_p99_ms": 831.9,
-     "ratio_p99": 1.41, "bare_joined_s": 5.07, "server_cpu_ms_per_join": 2.5,
-     "bare_server_cpu_ms_per_join": 1.3, "client_cpu_ms_per_join": 1.38, "bare_client_cpu_ms_per_join":
-     1.12, "client_cpu_busy": 0.59, "bare_client_cpu_busy": 0.58, "rss_per_conn_kb": 74.5,
-     "bare_rss_per_conn_kb": 70.7} (the proxy and queue figures null)
+    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 6.52, "lost": 0,
+     "p50_ms": 287.6, "p95_ms": 545.1, "p99_ms": 593.9, "bare_p50_ms": 329.7, "bare_p99_ms": 531.1,
+     "ratio_p99": 1.12, "bare_joined_s": 4.81, "server_cpu_ms_per_join": 1.76,
+     "bare_server_cpu_ms_per_join": 1.31, "client_cpu_ms_per_join": 1.14, "bare_client_cpu_ms_per_join":
+     0.99, "client_cpu_busy": 0.55, "bare_client_cpu_busy": 0.56, "rss_per_conn_kb": 73.5,
+     "bare_rss_per_conn_kb": 70.3} (the proxy and queue figures null)
 
-    Before the join read plain rows (the same day, 06:54 and 14:10 UTC): 3.15 and 4.18 ms a join
-    beside the bare stack's 1.80 and 2.22.
+    The run before it: 2.03 ms a join beside the bare stack's 1.40 (1.45×). Before the session's
+    signing serializer was built once and log records stopped collecting the caller, thread and
+    process (the same morning, 07:11 UTC under ``--profile`` and 08:36 UTC): 2.43 beside 1.32 and 3.27
+    beside 1.64.
 
-Where a join's server CPU goes (``--profile``, 3,000 clients, one process): the shared stack
-(Engine.IO, the websocket, Socket.IO's packets) about half, as in the bare stack; then the
-request context Flask-SocketIO pushes for the event, with the session cookie's signature
-(~12%); reading the session's user (~11%, a third of it the first statement's connection and
-transaction), the room with the viewer's role, authorship and mute (~8%) and the viewer's votes
-and questions (~4%), each one Core statement on the session's connection; building and sending
-the snapshot (~5%); the access-log line (~3%). The bare stack reads nothing and checks nothing.
+Where a join's server CPU went (``--profile``, 3,000 clients, one process, 2026-12-03 07:11 UTC,
+before the two changes above): the shared stack (Engine.IO, the websocket, Socket.IO's packets)
+about half, as in the bare stack; then the request context Flask-SocketIO pushes for the event
+(~15%: opening the session cookie ~6%, a quarter of it building the signing serializer, and
+closing the database session ~3%); reading the session's user (~11%, a third of it the first
+statement's connection and transaction), the room with the viewer's role, authorship and mute
+(~9%) and the viewer's votes and questions (~6%), each one Core statement on the session's
+connection; building and sending the snapshot and ``joined`` (~6%); the access-log line (~4%, a
+third of it the caller and green thread each record looked up). The bare stack reads nothing
+and checks nothing.
 """
 from __future__ import annotations
 
