@@ -350,13 +350,12 @@ def volunteer_for_summary(course: Course, user, presentation: Presentation, now:
     problem = volunteer_problem(course, user, presentation, now)
     if problem:
         raise signup.SignupError(problem)
-    seats = {m.seat for m in presentation.members if m.kind == MEMBER_SUMMARY}
-    member = PresentationMember(
-        course_id=course.id,
-        user_id=user.id,
-        kind=MEMBER_SUMMARY,
-        seat=next(n for n in range(1, len(seats) + 2) if n not in seats),
-    )
+    # The seat is read now and bounded by the group's size: a volunteer who passed the check
+    # while another took the last seat finds none (or the same one, which the unique seat refuses).
+    seat = signup.free_seat(presentation, max(course.presentation_group_size, 1), MEMBER_SUMMARY)
+    if seat is None:
+        raise signup.SignupError(VOLUNTEER_FULL)
+    member = PresentationMember(course_id=course.id, user_id=user.id, kind=MEMBER_SUMMARY, seat=seat)
     presentation.members.append(member)
     db.session.flush()
     audit.record(

@@ -87,13 +87,15 @@ def presenting_in(course_id: int, user_id: int) -> Optional[Presentation]:
     )
 
 
-def free_seat(presentation: Presentation, group_size: int) -> Optional[int]:
-    """The lowest presenting seat still free in the group, or None when it is full."""
+def free_seat(presentation: Presentation, group_size: int, kind: str = MEMBER_PRESENTING) -> Optional[int]:
+    """The lowest seat still free in the presentation's group of ``kind`` (presenting unless
+    told), read now, or None when it is full. Seats are unique within a group, so two requests
+    taking the last seat at once cannot both have it."""
     taken = set(
         db.session.scalars(
             select(PresentationMember.seat).where(
                 PresentationMember.presentation_id == presentation.id,
-                PresentationMember.kind == MEMBER_PRESENTING,
+                PresentationMember.kind == kind,
             )
         )
     )
