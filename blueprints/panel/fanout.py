@@ -454,7 +454,7 @@ def _send_snapshots(room_id: int, sockets: list[tuple[str, int, str]]) -> None:
 # --------------------------------------------------------------------------- roles and sessions
 
 
-def follow_role(sid: str, room: PanelRoom, user, role: str | None, now: datetime) -> None:
+def follow_role(sid: str, room: policy.AnyRoom, user, role: str | None, now: datetime) -> None:
     """Keep a socket that joined the room in step with the user's role read at ``now``.
 
     A member removed from the course leaves the room (with a private notice); a changed role
@@ -473,7 +473,7 @@ def follow_role(sid: str, room: PanelRoom, user, role: str | None, now: datetime
     emit_local("snapshot", payloads.snapshot(room, user, role, current, now, audience_views()), sid)
 
 
-def _follow_or_leave(sid: str, room_id: int, room: PanelRoom | None, user, role: str | None, now: datetime) -> None:
+def _follow_or_leave(sid: str, room_id: int, room: policy.AnyRoom | None, user, role: str | None, now: datetime) -> None:
     """``follow_role``, or leave the room without a word when the room or the user is gone."""
     if user is None or room is None:
         leave(sid, room_id)

@@ -137,7 +137,7 @@ REFUSALS = {
 }
 
 
-def check_permission(event: str, room: PanelRoom, user, role: Optional[str] = None) -> None:
+def check_permission(event: str, room: policy.AnyRoom, user, role: Optional[str] = None) -> None:
     """Refuse the event unless the policy lets this user do it in this room now (``role``: the
     user's room role already read in this event; without it the policy reads it)."""
     code = policy.refusal(event, room, user, role)

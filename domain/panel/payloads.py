@@ -30,7 +30,7 @@ def server_now(now: datetime) -> str:
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def room_view(room: PanelRoom) -> dict[str, Any]:
+def room_view(room: policy.AnyRoom) -> dict[str, Any]:
     """Phase, timer and settings: the same for every audience."""
     return {
         "id": room.id,
@@ -175,7 +175,7 @@ class AudienceViews:
                 self.views.popitem(last=False)
 
 
-def audience_view(room: PanelRoom, audience: str, cache: AudienceViews) -> AudienceView:
+def audience_view(room: policy.AnyRoom, audience: str, cache: AudienceViews) -> AudienceView:
     """The audience's view of the room at ``room.seq``, built once per seq and audience.
 
     Every change to a room increments its seq, so a view stored under the seq it was read at
@@ -206,7 +206,7 @@ def audience_view(room: PanelRoom, audience: str, cache: AudienceViews) -> Audie
     return view
 
 
-def snapshot(room: PanelRoom, viewer, role: str, presence: dict, now: datetime,
+def snapshot(room: policy.AnyRoom, viewer, role: str, presence: dict, now: datetime,
              cache: AudienceViews) -> dict[str, Any]:
     """The full state of the room as this viewer may see it at ``now``: their audience's view
     (from ``cache`` when already built at this seq), with their own questions as the asker sees

@@ -108,7 +108,7 @@ def questions_by_id(question_ids) -> dict[int, Question]:
     return {q.id: q for q in db.session.scalars(statement)}
 
 
-def verdict_counts(room: PanelRoom) -> dict[str, int]:
+def verdict_counts(room: policy.AnyRoom) -> dict[str, int]:
     """Accept / revise / reject votes of the room's verdict poll."""
     rows = db.session.execute(
         select(VerdictVote.verdict, func.count(VerdictVote.id))
@@ -151,7 +151,7 @@ def viewer_state(room_id: int, user_id: int) -> ViewerState:
     return state
 
 
-def review_questions(room: PanelRoom, user) -> list[str]:
+def review_questions(room: policy.AnyRoom, user) -> list[str]:
     """The lines of the user's own review's "questions for the authors", ready to push."""
     review = policy.own_review(user, room.presentation)
     if review is None:

@@ -28,6 +28,7 @@ from domain.policy.panel import (  # noqa: F401
     ROOM_MODERATOR,
     ROOM_ROLES,
     RoomRoles,
+    AnyRoom,
     RoomState,
     VERDICT_PHASES,
     asker_label,

@@ -128,7 +128,7 @@ def _mute(room_id, user_id):
 _MUTED = _mute(bindparam("room_id"), bindparam("user_id"))
 
 
-def is_muted(user, room: PanelRoom) -> bool:
+def is_muted(user, room: AnyRoom) -> bool:
     """Muted by a moderator for the rest of the session."""
     uid = _user_id(user)
     return uid is not None and _read(_MUTED, room_id=room.id, user_id=uid) is not None
@@ -160,6 +160,10 @@ class RoomState:
         """The room's presentation, read when asked (few events need more than its ids)."""
         return db.session.get(Presentation, self.presentation_id)
 
+
+# What the policy and the room's payloads read a room from: its ORM row (pages, the write
+# transaction) or the state one socket event read (``load_room``).
+AnyRoom = PanelRoom | RoomState
 
 _ROOM_STATE_FIELDS = tuple(field.name for field in fields(RoomState))
 # The room's columns named by ``RoomState`` (its course from the presentation), and the
@@ -229,7 +233,7 @@ EVENT_RULES: dict[str, Rule] = {
 }
 
 
-def refusal(event: str, room: PanelRoom, user, role: Optional[str] = None) -> Optional[str]:
+def refusal(event: str, room: AnyRoom, user, role: Optional[str] = None) -> Optional[str]:
     """Why the user may not send ``event`` in the room now ('muted', 'closed' or 'forbidden'),
     or None when they may. ``role``: the user's room role if this event already read it."""
     rule = EVENT_RULES[event]
@@ -243,27 +247,27 @@ def refusal(event: str, room: PanelRoom, user, role: Optional[str] = None) -> Op
     return "forbidden" if open_now else "closed"
 
 
-def permitted(event: str, room: PanelRoom, user, role: Optional[str] = None) -> bool:
+def permitted(event: str, room: AnyRoom, user, role: Optional[str] = None) -> bool:
     """Whether the user may send ``event`` in the room now (``EVENT_RULES``)."""
     return refusal(event, room, user, role) is None
 
 
-def can_moderate(user, room: PanelRoom) -> bool:
+def can_moderate(user, room: AnyRoom) -> bool:
     """Moderators are the course's staff."""
     return permitted("approve", room, user)
 
 
-def can_ask(user, room: PanelRoom) -> bool:
+def can_ask(user, room: AnyRoom) -> bool:
     """Critics ask while the room is open for questions, unless muted; authors answer."""
     return permitted("ask", room, user)
 
 
-def can_vote(user, room: PanelRoom) -> bool:
+def can_vote(user, room: AnyRoom) -> bool:
     """Every participant may vote while the room is not closed, unless muted."""
     return permitted("vote", room, user)
 
 
-def can_answer(user, room: PanelRoom) -> bool:
+def can_answer(user, room: AnyRoom) -> bool:
     """The author group claims and answers questions."""
     return permitted("answer", room, user)
 
@@ -289,7 +293,7 @@ def can_view_transcript(user, presentation: Presentation) -> bool:
     return room_role(user, presentation) is not None
 
 
-def can_cast_verdict(user, room: PanelRoom) -> bool:
+def can_cast_verdict(user, room: AnyRoom) -> bool:
     """Critics vote on the paper's verdict once the panel has begun (changeable until the end)."""
     return permitted("verdict", room, user)
 
@@ -316,7 +320,7 @@ def audience_asker_label(audience: str, question: Question) -> Optional[str]:
     return question.asker.display_name
 
 
-def audience_sees_verdict(audience: str, room: PanelRoom) -> bool:
+def audience_sees_verdict(audience: str, room: AnyRoom) -> bool:
     """Verdict counts: moderators at any time, everyone else once the room is closed."""
     return audience == ROOM_MODERATOR or room.phase == "closed"
 
