@@ -240,4 +240,3 @@ def test_the_session_cookie_follows_a_secret_key_rotation(app, login_as, make):
     app.config["SECRET_KEY_FALLBACKS"] = []
     resp = c.get("/account")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"], "the old key no longer signs"
-
