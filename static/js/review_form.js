@@ -1,5 +1,7 @@
 // Review form: autosave the draft as JSON a few seconds after a change and when a field
 // loses focus, and say so in the polite live region. The "Save draft" button works without it.
+// Focus moving to one of the form's own buttons saves nothing: the button's submit carries the
+// fields, and a draft saved beside it could land after the submission and be refused.
 (function () {
   "use strict";
   var form = document.getElementById("review-form");
@@ -8,7 +10,7 @@
   var tokenMeta = document.querySelector('meta[name="csrf-token"]');
   var url = form.getAttribute("data-draft-url");
   var DELAY_MS = 4000;
-  var dirty = false, saving = false, stopped = false, timer = null;
+  var dirty = false, saving = false, stopped = false, pressing = false, timer = null;
 
   function say(text) { if (status) status.textContent = text; }
 
@@ -58,6 +60,14 @@
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
-  form.addEventListener("focusout", function () { if (dirty) save(); });
+  function isOwnButton(el) { return !!el && el.form === form && el.type === "submit"; }
+
+  form.addEventListener("pointerdown", function (event) { if (isOwnButton(event.target.closest("button"))) pressing = true; });
+  document.addEventListener("pointerup", function () { pressing = false; });
+  document.addEventListener("pointercancel", function () { pressing = false; });
+  form.addEventListener("focusout", function (event) {
+    if (!dirty || pressing || isOwnButton(event.relatedTarget)) return;
+    save();
+  });
   form.addEventListener("submit", function () { stopped = true; if (timer) clearTimeout(timer); });
 })();
