@@ -117,13 +117,19 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used, from /proc/<pid>/stat (0 where unavailable)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds a process has used, from /proc/<pid>/stat (0 where unavailable)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used (0 where unavailable)."""
+    return sum(cpu_times(pid))
 
 
 def start_profiler(pid: int, profile: Path) -> subprocess.Popen:

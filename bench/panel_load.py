@@ -378,6 +378,10 @@ def _cpu(pids: list[int]) -> float:
     return sum(common.cpu_seconds(pid) for pid in pids)
 
 
+def _sys(pids: list[int]) -> float:
+    return sum(common.cpu_times(pid)[1] for pid in pids)
+
+
 def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
             profile: Path | None = None) -> dict:
     """Connect the clients at once, wait for every snapshot, run ``prepare()``, fire
@@ -387,7 +391,7 @@ def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
     n = len(cookies)
     pids, proxy_pids, queue_pids = stack.pids, stack.proxy_pids(), stack.queue_pids()
     rss_before = sum(common.rss_kb(pid) for pid in pids)
-    join_cpu_before = _cpu(pids)
+    join_cpu_before, join_sys_before = _cpu(pids), _sys(pids)
     helpers_before = _cpu(proxy_pids), _cpu(queue_pids)
     join_timeout = 30 + n / 20 + (n / args.ramp if args.ramp else 0)
     run_limit = join_timeout + args.events / args.rate + args.drain + 60
@@ -410,10 +414,11 @@ def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
         time.sleep(0.5)
         rss_after = sum(common.rss_kb(pid) for pid in pids)
         join_cpu_ms = (_cpu(pids) - join_cpu_before) * 1000
+        join_sys_ms = (_sys(pids) - join_sys_before) * 1000
         proxy_join_ms = (_cpu(proxy_pids) - helpers_before[0]) * 1000
         queue_join_ms = (_cpu(queue_pids) - helpers_before[1]) * 1000
         say(f"  joined: {n - missing}/{n} in {joined_s:.2f} s, server CPU {join_cpu_ms / n:.2f} ms a client "
-            f"(nginx {proxy_join_ms / n:.2f}, Redis {queue_join_ms / n:.2f}, clients {client_join_cpu_ms / n:.2f}); "
+            f"({join_sys_ms / n:.2f} of it in the kernel; nginx {proxy_join_ms / n:.2f}, Redis {queue_join_ms / n:.2f}, clients {client_join_cpu_ms / n:.2f}); "
             f"RSS {rss_before} → {rss_after} kB")
         prepare()
 
