@@ -55,6 +55,16 @@ def test_every_environment_variable_is_in_the_readme_table():
     assert variables - documented == set()
 
 
+def test_the_deployment_environment_file_lists_every_environment_variable():
+    text = (ROOT / "deploy" / "colloquy.env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.M))
+    variables = {s.env for s in config.SETTINGS if s.env} | {"COLLOQUY_ENV"}
+    # Each colloquy@PORT unit sets its own port; the file says why it is not there.
+    assert variables - listed == {"PORT"}
+    assert "PORT is not set here" in text
+    assert listed - variables == set()
+
+
 def test_loaded_config_has_every_declared_key_and_the_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("QUESTION_RATE", "2/10")
     monkeypatch.setenv("PORT", "5077")
