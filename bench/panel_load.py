@@ -1,7 +1,7 @@
 """Load benchmark of the live panel room, measured beside the bare Flask-SocketIO stack.
 
     .venv/bin/python bench/panel_load.py --clients 500 [--mode eventlet|gevent] [--events 100] [--rate 5]
-    .venv/bin/python bench/panel_load.py --clients 500 --processes 2 --proxy
+    .venv/bin/python bench/panel_load.py --clients 500 --processes 2 --proxy [--database postgresql]
 
 For Colloquy: a temporary SQLite database is migrated and filled (one course, one presentation,
 one moderator, N critics); the app is served as ``make run`` serves it (``python app.py``); the
@@ -33,7 +33,9 @@ of clients that connected; the bare stack sends a socket's own answers on its pr
 Colloquy does (through the queue every process decoded every joining socket's snapshot); the
 panel's opening, which notifies every member, has its own bound, and the notification e-mails go
 to the run's folder, sent by no sender inside the servers measured. The app runs on SQLite
-(each process its own pool; joins only read).
+(each process its own pool; joins only read), or with ``--database postgresql`` on a PostgreSQL
+server started for the run as the tests start theirs (on 127.0.0.1, fsync off), as production
+runs.
 
 Measured on the shared 2-core machine, eventlet, with the figures beside the load average
 (other people's test suites ran at the same time; the bare figures of the same run are the
@@ -98,7 +100,7 @@ import common  # noqa: E402
 from common import HOST, NAMESPACE, PYTHON, ROOT, say  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from tests.support import topology  # noqa: E402  (nginx, as the topology test runs it)
+from tests.support import pg, topology  # noqa: E402  (PostgreSQL and nginx, as the tests run them)
 
 PASSWORD = "bench-password-123"
 ASKERS = 10
@@ -129,6 +131,9 @@ def parse_args(argv=None):
                         help="server processes of each stack, joined by a Redis message queue when more than one")
     parser.add_argument("--proxy", action="store_true",
                         help="clients reach the servers through nginx with deploy/nginx/colloquy.conf")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the app's database: a SQLite file, or a PostgreSQL server of its own started "
+                             "for the run (as the PostgreSQL tests start one: fsync off)")
     parser.add_argument("--profile", type=Path,
                         help="write collapsed stacks of the (first) app server's join burst here "
                              "(bench/sampler.py, sampled every 2 ms of its CPU time)")
@@ -143,6 +148,8 @@ def parse_args(argv=None):
         parser.error("processes 1–8")
     if args.processes > 1 and topology.redis_binary() is None:
         parser.error("--processes needs redis-server (scripts/install_test_system_deps.sh installs it)")
+    if args.database == "postgresql" and pg.server_bin_dir() is None:
+        parser.error("--database postgresql needs PostgreSQL's server (scripts/install_test_system_deps.sh installs it)")
     if args.proxy and topology.nginx_binary() is None:
         parser.error("--proxy needs nginx (scripts/install_test_system_deps.sh installs it)")
     return args
@@ -151,15 +158,16 @@ def parse_args(argv=None):
 # --------------------------------------------------------------------------- app set-up
 
 
-def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "tests.support.panel.RedisServer | None" = None,
-            proxied: bool = False) -> dict:
-    """The environment ``make run`` would see, on a temporary database, with limits raised; with
-    ``redis``, joined to the other processes through its message queue (db 0; the limits, raised
-    out of the way, stay in each process's memory); ``proxied``: behind nginx (one trusted proxy)."""
+def app_env(database_url: str, workdir: Path, port: int, mode: str, secret: str,
+            redis: "tests.support.panel.RedisServer | None" = None, proxied: bool = False) -> dict:
+    """The environment ``make run`` would see, on the run's temporary database, with limits
+    raised; with ``redis``, joined to the other processes through its message queue (db 0; the
+    limits, raised out of the way, stay in each process's memory); ``proxied``: behind nginx (one
+    trusted proxy)."""
     env = dict(os.environ)
     env.update(
         COLLOQUY_ENV="development",
-        DATABASE_URL=f"sqlite:///{db_path}",
+        DATABASE_URL=database_url,
         SECRET_KEY=secret,
         HOST=HOST,
         PORT=str(port),
@@ -171,7 +179,7 @@ def app_env(db_path: Path, port: int, mode: str, secret: str, redis: "tests.supp
         PYTHONUNBUFFERED="1",
         # Opening the panel notifies every member: their e-mails go to the run's own folder, and
         # are sent by `flask notify run-due`, not by a sender in the servers measured.
-        MAIL_DIR=str(db_path.parent / "mail"),
+        MAIL_DIR=str(workdir / "mail"),
         NOTIFY_SENDER_IN_SERVER="0",
     )
     env.pop("SOCKETIO_MESSAGE_QUEUE", None)
@@ -466,18 +474,18 @@ def measure(stack: Stack, room_id: int, cookies: list[str], args, fire, prepare,
 # --------------------------------------------------------------------------- the two runs
 
 
-def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None") -> dict:
-    """Measure Colloquy's panel room."""
+def run_app(args, workdir: Path, redis: "tests.support.panel.RedisServer | None", database_url: str) -> dict:
+    """Measure Colloquy's panel room, on the database at ``database_url``."""
     secret = secrets.token_hex(32)
-    db_path = workdir / "bench.sqlite3"
     use_http = args.login == "http" or (args.login == "auto" and args.clients <= HTTP_LOGIN_MAX)
     say(f"app: preparing the database for {args.clients} critics")
-    facts = prepare_database(app_env(db_path, 0, args.mode, secret), workdir, args.clients, mint=not use_http)
+    facts = prepare_database(app_env(database_url, workdir, 0, args.mode, secret), workdir, args.clients,
+                             mint=not use_http)
     stack = Stack(args, workdir, "app", redis)
     sockets = []
     try:
         server = [PYTHON, "bench/sampler.py", str(args.profile.resolve()), "app.py"] if args.profile else [PYTHON, "app.py"]
-        stack.start(lambda port: (server, app_env(db_path, port, args.mode, secret, redis, args.proxy)),
+        stack.start(lambda port: (server, app_env(database_url, workdir, port, args.mode, secret, redis, args.proxy)),
                     "/login")
         base = stack.base
         askers = facts["critics"][:ASKERS]
@@ -585,8 +593,12 @@ def main(argv=None) -> int:
         f"on {os.cpu_count()} CPUs (other processes share them: compare with the bare figures)")
     workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
     app = bare = {}
-    redis = None
+    redis = cluster = None
     try:
+        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        if args.database == "postgresql" and args.only != "bare":
+            cluster = pg.Cluster(pg.server_bin_dir()).start()
+            database_url = cluster.create_database("bench")
         if args.processes > 1:
             # Imported here, not at the top: every client worker imports this module, and
             # tests.support.panel brings the app's extensions with it.
@@ -595,7 +607,7 @@ def main(argv=None) -> int:
             (workdir / "redis").mkdir()
             redis = RedisServer(topology.redis_binary(), common.free_port(), workdir / "redis").start()
         if args.only in ("both", "app"):
-            app = run_app(args, workdir, redis)
+            app = run_app(args, workdir, redis, database_url)
             say("app:", common.dump(app))
         if args.only in ("both", "bare"):
             bare = run_bare(args, workdir, redis)
@@ -607,6 +619,8 @@ def main(argv=None) -> int:
     finally:
         if redis is not None:
             redis.kill()
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     ratio = app.get("p99_ms", 0) / bare["p99_ms"] if app and bare and bare.get("p99_ms") else None
     print(common.dump({
@@ -614,6 +628,7 @@ def main(argv=None) -> int:
         "processes": args.processes,
         "proxy": args.proxy,
         "mode": args.mode,
+        "database": args.database,
         "joined_s": app.get("joined_s"),
         "lost": app.get("lost"),
         "p50_ms": app.get("p50_ms"),
