@@ -9,15 +9,9 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 if __name__ == "__main__":
     # Patch the standard library before Flask, SQLAlchemy or a driver is imported,
     # so database calls yield to other connections.
-    _mode = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
-    if _mode == "eventlet":
-        import eventlet
+    from core import green
 
-        eventlet.monkey_patch()
-    elif _mode == "gevent":
-        from gevent import monkey
-
-        monkey.patch_all()
+    green.patch(os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet"))
 
 from flask import Flask
 from sqlalchemy import event
