@@ -2,8 +2,9 @@
 
 Each mode runs in a subprocess patched as ``python app.py`` patches itself (``core.green``),
 with the app's own engine on the tests' PostgreSQL server: one green thread runs
-``pg_sleep`` through ``db.session`` while another ticks every 20 ms. Unpatched, psycopg waits
-in C under eventlet and no tick happens until the query returns.
+``pg_sleep`` through ``db.session`` while another ticks every 20 ms, then a query too large for
+the socket's buffer is sent. Unpatched, psycopg waits in C under eventlet and no tick happens
+until the query returns.
 """
 from __future__ import annotations
 
@@ -53,7 +54,12 @@ socketio.sleep(0.1)
 started, ended = query()
 during = [t for t in ticks if started < t < ended]
 gap = max(b - a for a, b in zip(during, during[1:] + [ended])) if during else ended - started
-print(json.dumps({{"wait": __import__("psycopg").waiting.wait.__name__, "ticks": len(during), "gap": gap}}))
+with app.app_context():
+    # Eight megabytes do not fit the socket's buffer: the wait is for writing too.
+    big = db.session.execute(text("SELECT length(:text)"), {{"text": "x" * 8_000_000}}).scalar()
+    db.session.remove()
+print(json.dumps({{"wait": __import__("psycopg").waiting.wait.__name__, "ticks": len(during), "gap": gap,
+                  "big": big}}))
 """
 
 
@@ -70,9 +76,12 @@ def _run(pg_url: str, tmp_path: Path, mode: str, cooperative: bool) -> dict:
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_other_green_threads_run_while_a_query_waits_for_postgresql(pg_url, tmp_path, mode):
     result = _run(pg_url, tmp_path, mode, cooperative=True)
+    if mode == "eventlet":
+        assert result["wait"] == "eventlet_wait"
     # About QUERY_S / TICK_S = 30 ticks; a blocked process gets none.
     assert result["ticks"] >= 10, result
     assert result["gap"] < QUERY_S / 2, result
+    assert result["big"] == 8_000_000
 
 
 def test_unpatched_eventlet_would_stop_the_whole_process_during_a_query(pg_url, tmp_path):
