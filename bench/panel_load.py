@@ -39,39 +39,38 @@ runs.
 
 Measured on the shared 2-core machine, eventlet, with the figures beside the load average
 (other people's test suites ran at the same time; the bare figures of the same run are the
-yardstick: the bare stack's own join CPU ranged from 1.30 to 2.22 ms between runs of one day).
+yardstick: the bare stack's own join CPU ranged from 0.87 to 1.62 ms between runs of one day).
 
-(a) ``--clients 5000 --processes 2 --proxy`` (2026-12-03 09:00 UTC, load 5.5 at the start)::
+(a) ``--clients 5000 --processes 2 --proxy`` (2026-12-03 12:07 UTC, load 0.5 at the start)::
 
-    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "joined_s": 15.74, "lost": 0,
-     "p50_ms": 1591.7, "p95_ms": 2790.3, "p99_ms": 3313.9, "bare_p50_ms": 1008.2, "bare_p99_ms": 1577.1,
-     "ratio_p99": 2.1, "bare_joined_s": 10.51, "server_cpu_ms_per_join": 2.53,
-     "bare_server_cpu_ms_per_join": 1.3, "proxy_cpu_ms_per_join": 0.23, "bare_proxy_cpu_ms_per_join": 0.17,
-     "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 1.75, "bare_client_cpu_ms_per_join": 1.27,
-     "client_cpu_busy": 0.66, "bare_client_cpu_busy": 0.66, "rss_per_conn_kb": 76.7, "bare_rss_per_conn_kb": 69.1}
+    {"clients": 5000, "processes": 2, "proxy": true, "mode": "eventlet", "database": "sqlite",
+     "joined_s": 11.47, "lost": 0, "p50_ms": 1253.5, "p95_ms": 2035.8, "p99_ms": 2288.6,
+     "bare_p50_ms": 695.4, "bare_p99_ms": 1043.4, "ratio_p99": 2.19, "bare_joined_s": 7.18,
+     "server_cpu_ms_per_join": 1.74, "bare_server_cpu_ms_per_join": 0.89, "proxy_cpu_ms_per_join": 0.18,
+     "bare_proxy_cpu_ms_per_join": 0.13, "queue_cpu_ms_per_join": 0.01, "client_cpu_ms_per_join": 1.12,
+     "bare_client_cpu_ms_per_join": 0.84, "client_cpu_busy": 0.62, "bare_client_cpu_busy": 0.62,
+     "rss_per_conn_kb": 77.8, "bare_rss_per_conn_kb": 69.3}
 
-Every client joined and every delivery arrived; the join took 1.50× as long as the bare
-stack's; p99 2.1× (earlier runs of the same command: 1.14, 1.77, 2.17, 2.26). During the events
-both stacks spend about the same CPU a delivery and, with the clients on the same two cores,
-keep the machine saturated, so the latency ratio follows whichever stack the scheduler favoured.
+Every client joined and every delivery arrived; the join took 1.60× as long as the bare
+stack's and p99 was 2.19× (earlier runs of the same command: 1.14, 1.77, 2.1, 2.17, 2.26). A
+delivery costs the app 61 µs of server CPU beside the bare stack's 52, but at 5 events a
+second to 2,500 sockets a process, with the clients on the same two cores, the machine is
+nearly saturated, and there a small difference in CPU becomes a large one in queueing delay.
 
-(b) ``--clients 3000 --events 50`` (one process, no proxy; 2026-12-03 08:57 and 08:59 UTC, load
-5.2 and 4.8 at the start)::
+(a') The same with ``--database postgresql`` (12:51 UTC, load 3.1): joined in 22.74 s beside
+the bare stack's 7.43, 2.76 ms of app CPU a join (the PostgreSQL server's own CPU, on the same
+cores, not counted), lost 0, p99 1936 ms. Before ``core.green`` psycopg waited for every answer
+in C, stopping the whole process: 24.47 s and 3.16 ms (p99 2745); with psycopg's selector wait,
+30.42 s and 3.78 ms; waiting on eventlet's hub gives the figures above.
 
-    {"clients": 3000, "processes": 1, "proxy": false, "mode": "eventlet", "joined_s": 6.52, "lost": 0,
-     "p50_ms": 287.6, "p95_ms": 545.1, "p99_ms": 593.9, "bare_p50_ms": 329.7, "bare_p99_ms": 531.1,
-     "ratio_p99": 1.12, "bare_joined_s": 4.81, "server_cpu_ms_per_join": 1.76,
-     "bare_server_cpu_ms_per_join": 1.31, "client_cpu_ms_per_join": 1.14, "bare_client_cpu_ms_per_join":
-     0.99, "client_cpu_busy": 0.55, "bare_client_cpu_busy": 0.56, "rss_per_conn_kb": 73.5,
-     "bare_rss_per_conn_kb": 70.3} (the proxy and queue figures null)
-
-    The run before it: 2.03 ms a join beside the bare stack's 1.40 (1.45×). Before the session's
-    signing serializer was built once and log records stopped collecting the caller, thread and
-    process (the same morning, 07:11 UTC under ``--profile`` and 08:36 UTC): 2.43 beside 1.32 and 3.27
-    beside 1.64.
+(b) ``--clients 3000 --events 50`` (one process, no proxy, SQLite): 2.57 ms a join beside the
+bare stack's 1.26 (11:35 UTC, idle machine), 2.48 beside 1.24 (11:37), 1.44 beside 0.87 (12:55,
+load 4.7): 1.66–2.04×, lost 0, ratio_p99 0.54–2.58. (The day's earlier figure of 1.76 beside 1.31
+was not repeated on an idle machine.)
 
 Where a join's server CPU went (``--profile``, 3,000 clients, one process, 2026-12-03 07:11 UTC,
-before the two changes above): the shared stack (Engine.IO, the websocket, Socket.IO's packets)
+before the session's signing serializer was cached and log records stopped collecting the
+caller, thread and process): the shared stack (Engine.IO, the websocket, Socket.IO's packets)
 about half, as in the bare stack; then the request context Flask-SocketIO pushes for the event
 (~15%: opening the session cookie ~6%, a quarter of it building the signing serializer, and
 closing the database session ~3%); reading the session's user (~11%, a third of it the first
@@ -79,7 +78,10 @@ statement's connection and transaction), the room with the viewer's role, author
 (~9%) and the viewer's votes and questions (~6%), each one Core statement on the session's
 connection; building and sending the snapshot and ``joined`` (~6%); the access-log line (~4%, a
 third of it the caller and green thread each record looked up). The bare stack reads nothing
-and checks nothing.
+and checks nothing. Timed apart (one process, warm caches, the demo database): the join's three
+reads cost 159 µs through the session, 98 µs on a Core connection of their own and 27 µs straight
+through sqlite3, whose queries take 5–9 µs each: most of their cost is SQLAlchemy's execution
+path, which the app keeps.
 """
 from __future__ import annotations
 
