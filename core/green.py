@@ -29,7 +29,10 @@ def patch(async_mode: str) -> None:
 
 def cooperative_database_waits() -> None:
     """Make psycopg wait for PostgreSQL on eventlet's hub (``eventlet_wait``)."""
-    from psycopg import waiting
+    try:
+        from psycopg import waiting
+    except ImportError:  # no PostgreSQL driver installed: nothing waits on PostgreSQL
+        return
 
     waiting.wait = eventlet_wait
 
