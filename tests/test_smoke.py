@@ -48,17 +48,21 @@ def test_every_config_key_the_code_reads_is_declared_once():
     assert all(setting.meaning for setting in config.SETTINGS)
 
 
+def environment_variables() -> set[str]:
+    """Every environment variable the app reads: the settings', and ``COLLOQUY_ENV``."""
+    return {s.env for s in config.SETTINGS if s.env} | {"COLLOQUY_ENV"}
+
+
 def test_every_environment_variable_is_in_the_readme_table():
     table = [line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")]
     documented = {name for line in table for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])}
-    variables = {s.env for s in config.SETTINGS if s.env} | {"COLLOQUY_ENV"}
-    assert variables - documented == set()
+    assert environment_variables() - documented == set()
 
 
 def test_the_deployment_environment_file_lists_every_environment_variable():
     text = (ROOT / "deploy" / "colloquy.env.example").read_text()
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.M))
-    variables = {s.env for s in config.SETTINGS if s.env} | {"COLLOQUY_ENV"}
+    variables = environment_variables()
     # Each colloquy@PORT unit sets its own port; the file says why it is not there.
     assert variables - listed == {"PORT"}
     assert "PORT is not set here" in text
