@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/panel_load.py --clients 500 [--mode eventlet|gevent] [--events 100] [--rate 5]
     .venv/bin/python bench/panel_load.py --clients 500 --processes 2 --proxy [--database postgresql]
+    .venv/bin/python bench/panel_load.py --clients 3000 --rounds 3
 
 For Colloquy: a temporary SQLite database is migrated and filled (one course, one presentation,
 one moderator, N critics); the app is served as ``make run`` serves it (``python app.py``); the
@@ -23,6 +24,10 @@ to the CPUs in turn and the clients are not pinned: they share the machine with 
 their CPU is reported beside the ratios, with nginx's and Redis's. ``--ramp R`` connects R
 clients a second instead of all at once; ``--profile FILE`` samples the (first) app server's
 join burst with ``bench/sampler.py`` (``--profile-phase events``: the events and their fan-out).
+``--rounds K`` measures both stacks K times, alternating which goes first, and reports each
+figure's median over the rounds, the ratios as the median of each round's pair (each round's
+listed too) and ``lost`` summed: on a machine whose load changes from minute to minute, one
+pair of runs can be minutes and a different load apart.
 
 What it takes to drive 5,000 clients on two cores: the clients keep their websocket until the
 server stops answering (python-engineio's client gave up writing after pingInterval + 5 s with
@@ -97,6 +102,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -142,6 +148,9 @@ def parse_args(argv=None):
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
                         help="the app's database: a SQLite file, or a PostgreSQL server of its own started "
                              "for the run (as the PostgreSQL tests start one: fsync off)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure both stacks this many times, alternating which goes first; the "
+                             "figures are the rounds' medians (ratios: of each round's pair), lost their sum")
     parser.add_argument("--profile-phase", choices=("join", "events"), default="join",
                         help="what --profile samples: the join burst, or the events and their fan-out")
     parser.add_argument("--profile", type=Path,
@@ -154,6 +163,10 @@ def parse_args(argv=None):
         args.drain = 3.0 + 2.0 * args.clients / 1000
     if args.ramp < 0:
         parser.error("ramp: clients a second, 0 for all at once")
+    if not 1 <= args.rounds <= 9:
+        parser.error("rounds 1–9")
+    if args.rounds > 1 and (args.profile or args.only != "both"):
+        parser.error("--rounds compares both stacks, without --profile")
     if not 1 <= args.processes <= 8:
         parser.error("processes 1–8")
     if args.processes > 1 and topology.redis_binary() is None:
@@ -598,61 +611,42 @@ def run_bare(args, workdir: Path, redis: "tests.support.panel.RedisServer | None
         stack.stop()
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    common.pin(0, 1)
-    # One process (or nginx) may hold every client's socket, and with the proxy two of them.
-    open_files = common.raise_open_files(3 * args.clients + 1024)
-    if open_files < 2 * args.clients + 256:
-        say(f"  open files are limited to {open_files} (ulimit -n): connections beyond will be refused")
-    say(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-        f"on {os.cpu_count()} CPUs (other processes share them: compare with the bare figures)")
-    workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
-    app = bare = {}
-    redis = cluster = None
-    try:
-        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        if args.database == "postgresql" and args.only != "bare":
-            cluster = pg.Cluster(pg.server_bin_dir()).start()
-            database_url = cluster.create_database("bench")
-        if args.processes > 1:
-            # Imported here, not at the top: every client worker imports this module, and
-            # tests.support.panel brings the app's extensions with it.
-            from tests.support.panel import RedisServer
+FIGURES = ("joined_s", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_join", "proxy_cpu_ms_per_join",
+           "queue_cpu_ms_per_join", "client_cpu_ms_per_join", "client_cpu_busy", "rss_per_conn_kb",
+           "server_cpu_us_per_delivery")
 
-            (workdir / "redis").mkdir()
-            redis = RedisServer(topology.redis_binary(), common.free_port(), workdir / "redis").start()
-        if args.only in ("both", "app"):
-            app = run_app(args, workdir, redis, database_url)
-            say("app:", common.dump(app))
-        if args.only in ("both", "bare"):
-            bare = run_bare(args, workdir, redis)
-            say("bare:", common.dump(bare))
-    except Exception:
-        for log in sorted(workdir.glob("*.log")) + sorted(workdir.glob("*-nginx/error.log")):
-            say(f"--- {log.relative_to(workdir)} (last lines)\n" + "\n".join(log.read_text().splitlines()[-30:]))
-        raise
-    finally:
-        if redis is not None:
-            redis.kill()
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    ratio = app.get("p99_ms", 0) / bare["p99_ms"] if app and bare and bare.get("p99_ms") else None
-    print(common.dump({
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
+def _ratios(apps: list[dict], bares: list[dict], key: str) -> list[float]:
+    """App ÷ bare for ``key`` in each round that measured both."""
+    return [round(a[key] / b[key], 2) for a, b in zip(apps, bares) if a.get(key) and b.get(key)]
+
+
+def summary(args, apps: list[dict], bares: list[dict]) -> dict:
+    """The run's figures: each stack's medians over the rounds; ``lost`` summed; ``ratio_p99`` the
+    median of each round's app ÷ bare p99 (with several rounds, each round's ratios listed)."""
+    app = {key: _median([r.get(key) for r in apps]) for key in FIGURES} if apps else {}
+    bare = {key: _median([r.get(key) for r in bares]) for key in FIGURES} if bares else {}
+    p99_ratios = _ratios(apps, bares, "p99_ms")
+    out = {
         "clients": args.clients,
         "processes": args.processes,
         "proxy": args.proxy,
         "mode": args.mode,
         "database": args.database,
+        "rounds": args.rounds,
         "joined_s": app.get("joined_s"),
-        "lost": app.get("lost"),
+        "lost": sum(r.get("lost") or 0 for r in apps) if apps else None,
         "p50_ms": app.get("p50_ms"),
         "p95_ms": app.get("p95_ms"),
         "p99_ms": app.get("p99_ms"),
         "bare_p50_ms": bare.get("p50_ms"),
         "bare_p99_ms": bare.get("p99_ms"),
-        "ratio_p99": round(ratio, 2) if ratio is not None else None,
+        "ratio_p99": _median(p99_ratios),
         "bare_joined_s": bare.get("joined_s"),
         "server_cpu_ms_per_join": app.get("server_cpu_ms_per_join"),
         "bare_server_cpu_ms_per_join": bare.get("server_cpu_ms_per_join"),
@@ -665,7 +659,61 @@ def main(argv=None) -> int:
         "bare_client_cpu_busy": bare.get("client_cpu_busy"),
         "rss_per_conn_kb": app.get("rss_per_conn_kb"),
         "bare_rss_per_conn_kb": bare.get("rss_per_conn_kb"),
-    }))
+    }
+    if args.rounds > 1:
+        out["rounds_ratio_p99"] = p99_ratios
+        out["rounds_ratio_joined_s"] = _ratios(apps, bares, "joined_s")
+        out["rounds_ratio_server_cpu_per_join"] = _ratios(apps, bares, "server_cpu_ms_per_join")
+    return out
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    common.pin(0, 1)
+    # One process (or nginx) may hold every client's socket, and with the proxy two of them.
+    open_files = common.raise_open_files(3 * args.clients + 1024)
+    if open_files < 2 * args.clients + 256:
+        say(f"  open files are limited to {open_files} (ulimit -n): connections beyond will be refused")
+    say(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs (other processes share them: compare with the bare figures)")
+    workdir = Path(tempfile.mkdtemp(prefix="colloquy-bench-"))
+    apps, bares = [], []
+    redis = cluster = None
+    try:
+        if args.processes > 1:
+            # Imported here, not at the top: every client worker imports this module, and
+            # tests.support.panel brings the app's extensions with it.
+            from tests.support.panel import RedisServer
+
+            (workdir / "redis").mkdir()
+            redis = RedisServer(topology.redis_binary(), common.free_port(), workdir / "redis").start()
+        if args.database == "postgresql" and args.only != "bare":
+            cluster = pg.Cluster(pg.server_bin_dir()).start()
+        for n in range(args.rounds):
+            if args.rounds > 1:
+                say(f"round {n + 1} of {args.rounds}, load average {os.getloadavg()[0]:.1f}")
+            # Alternate which stack goes first, so a change in the machine's load during the
+            # rounds weighs on both alike.
+            for stack in (("app", "bare") if n % 2 == 0 else ("bare", "app")):
+                if stack == "app" and args.only in ("both", "app"):
+                    database_url = (cluster.create_database(f"bench{n}") if cluster is not None
+                                    else f"sqlite:///{workdir / f'bench{n}.sqlite3'}")
+                    apps.append(run_app(args, workdir, redis, database_url))
+                    say("app:", common.dump(apps[-1]))
+                elif stack == "bare" and args.only in ("both", "bare"):
+                    bares.append(run_bare(args, workdir, redis))
+                    say("bare:", common.dump(bares[-1]))
+    except Exception:
+        for log in sorted(workdir.glob("*.log")) + sorted(workdir.glob("*-nginx/error.log")):
+            say(f"--- {log.relative_to(workdir)} (last lines)\n" + "\n".join(log.read_text().splitlines()[-30:]))
+        raise
+    finally:
+        if redis is not None:
+            redis.kill()
+        if cluster is not None:
+            cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(common.dump(summary(args, apps, bares)))
     return 0
 
 
