@@ -61,6 +61,12 @@ stack's and p99 was 2.19× (earlier runs of the same command: 1.14, 1.77, 2.1, 2
 delivery costs the app 61 µs of server CPU beside the bare stack's 52, but at 5 events a
 second to 2,500 sockets a process, with the clients on the same two cores, the machine is
 nearly saturated, and there a small difference in CPU becomes a large one in queueing delay.
+The same command with ``--rounds 3`` (13:51 UTC, load 2.9, then 9.7 and 7.5 at the second and
+third rounds): the rounds' ratio_p99 0.41, 0.27 and 1.98, joined_s 1.24, 1.14 and 1.39× the
+bare stack's, server CPU a join 1.61, 1.41 and 1.84×; lost 0. In the first two rounds the
+bare stack's p50 was 3.8 s at a lower CPU a delivery (37 µs) than in the third (48 µs, p50
+0.64 s): the clients, starved by the host's other load, read late. On this machine a single
+p99 ratio says more about the load of its minute than about either server.
 
 (a') The same with ``--database postgresql`` (12:51 UTC, load 3.1): joined in 22.74 s beside
 the bare stack's 7.43, 2.76 ms of app CPU a join (the PostgreSQL server's own CPU, on the same
@@ -71,7 +77,8 @@ in C, stopping the whole process: 24.47 s and 3.16 ms (p99 2745); with psycopg's
 (b) ``--clients 3000 --events 50`` (one process, no proxy, SQLite): 2.57 ms a join beside the
 bare stack's 1.26 (11:35 UTC, idle machine), 2.48 beside 1.24 (11:37), 1.44 beside 0.87 (12:55,
 load 4.7): 1.66–2.04×, lost 0, ratio_p99 0.54–2.58. (The day's earlier figure of 1.76 beside 1.31
-was not repeated on an idle machine.)
+was not repeated on an idle machine.) With ``--rounds 3`` (13:55 UTC, load 7–10): 1.34 ms beside
+0.92, the rounds 1.45, 1.43 and 1.51×; joined_s 1.40–1.48×; ratio_p99 0.54, 1.45 and 0.84.
 
 Where a join's server CPU went (``--profile``, 3,000 clients, one process, 2026-12-03 07:11 UTC,
 before the session's signing serializer was cached and log records stopped collecting the
