@@ -77,8 +77,9 @@ in C, stopping the whole process: 24.47 s and 3.16 ms (p99 2745); with psycopg's
 (b) ``--clients 3000 --events 50`` (one process, no proxy, SQLite): 2.57 ms a join beside the
 bare stack's 1.26 (11:35 UTC, idle machine), 2.48 beside 1.24 (11:37), 1.44 beside 0.87 (12:55,
 load 4.7): 1.66–2.04×, lost 0, ratio_p99 0.54–2.58. (The day's earlier figure of 1.76 beside 1.31
-was not repeated on an idle machine.) With ``--rounds 3`` (13:55 UTC, load 11.4, 5.5 and 6.6 at the rounds): 1.34 ms beside
-0.92, the rounds 1.45, 1.43 and 1.51×; joined_s 1.40–1.48×; ratio_p99 0.54, 1.45 and 0.84.
+was not repeated on an idle machine.) With ``--rounds 3`` (13:55 UTC, load 11.4, 5.5 and 6.6
+at the three rounds): 1.34 ms beside 0.92, the rounds 1.45, 1.43 and 1.51×; joined_s
+1.40–1.48×; ratio_p99 0.54, 1.45 and 0.84.
 
 Where a join's server CPU went (``--profile``, 3,000 clients, one process, 2026-12-03 07:11 UTC,
 before the session's signing serializer was cached and log records stopped collecting the
