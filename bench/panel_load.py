@@ -67,6 +67,10 @@ bare stack's, server CPU a join 1.61, 1.41 and 1.84×; lost 0. In the first two 
 bare stack's p50 was 3.8 s at a lower CPU a delivery (37 µs) than in the third (48 µs, p50
 0.64 s): the clients, starved by the host's other load, read late. On this machine a single
 p99 ratio says more about the load of its minute than about either server.
+Again at 15:58 UTC (load 0.1 at the start, 6.7 and 5.8 at rounds 2 and 3; the host's steal time
+rising): ratio_p99 2.88, 0.38 and 0.26 (median 0.38); joined_s 1.50, 1.46 and 1.41×; server CPU a
+join 2.00, 1.93 and 1.79× (3.20 ms beside 1.60, where the 13:51 run gave 1.58 beside 0.98, and
+every client's CPU a join rose with it, 2.04 ms beside 1.00); lost 0.
 
 (a') The same with ``--database postgresql`` (12:51 UTC, load 3.1): joined in 22.74 s beside
 the bare stack's 7.43, 2.76 ms of app CPU a join (the PostgreSQL server's own CPU, on the same
@@ -80,6 +84,8 @@ load 4.7): 1.66–2.04×, lost 0, ratio_p99 0.54–2.58. (The day's earlier figu
 was not repeated on an idle machine.) With ``--rounds 3`` (13:55 UTC, load 11.4, 5.5 and 6.6
 at the three rounds): 1.34 ms beside 0.92, the rounds 1.45, 1.43 and 1.51×; joined_s
 1.40–1.48×; ratio_p99 0.54, 1.45 and 0.84.
+Again at 14:51 UTC (load 0.0, 5.8 and 5.1): 2.01 ms beside 1.46, the rounds 1.69, 1.44 and 1.38×;
+ratio_p99 1.97, 0.91 and 1.16 (median 1.16).
 
 Where a join's server CPU went (``--profile``, 3,000 clients, one process, 2026-12-03 07:11 UTC,
 before the session's signing serializer was cached and log records stopped collecting the
